@@ -1,0 +1,266 @@
+"""The `qa` command: index, issues, parse, search, ask, eval, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .schema import SECTION_KINDS, IssueError, format_date
+from .settings import Settings
+
+
+def _settings(args) -> Settings:
+    return Settings.load(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
+                         model=getattr(args, "model", None))
+
+
+def _progress_bar():
+    from tqdm import tqdm
+    bars: dict[str, tqdm] = {}
+
+    def progress(done: int, total: int, what: str) -> None:
+        if what != "embedding":
+            return
+        bar = bars.get(what) or bars.setdefault(what, tqdm(total=total, desc="Embedding", unit="chunk",
+                                                            file=sys.stderr, leave=False))
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+    return progress
+
+
+def cmd_index(args) -> int:
+    from .assistant import Assistant
+    from .indexer import update_index
+    settings = _settings(args)
+    report = update_index(settings, Assistant(settings).embedder, rebuild=args.rebuild, progress=_progress_bar())
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        print(report.summary())
+        for label, dates in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+            for d in dates:
+                print(f"  {label}: {format_date(d)}")
+        for w in report.warnings:
+            print(f"  warning: {w}")
+        for r in report.refused:
+            print(f"  refused: {r}", file=sys.stderr)
+    return 1 if report.refused else 0
+
+
+def cmd_issues(args) -> int:
+    from .assistant import Assistant
+    issues = Assistant(_settings(args)).list_issues()
+    if args.json:
+        print(json.dumps(issues, ensure_ascii=False))
+        return 0
+    for i in issues:
+        period = f" (reporting period {format_date(i['period_start'])} – {format_date(i['period_end'])})" \
+            if i["period_start"] else ""
+        print(f"{format_date(i['issue_date'])}{period} — {i['source']}, {i['chunks']} chunks")
+        for s in i["sections"]:
+            print(f"    {s['heading']}  [{s['chunks']} chunks]")
+    return 0
+
+
+def cmd_parse(args) -> int:
+    from .assistant import issue_summary
+    from .parse import read_issue
+    try:
+        issue = read_issue(args.file)
+    except IssueError as e:
+        print(f"refused: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(issue.to_dict(), ensure_ascii=False))
+        return 0
+    s = issue_summary(issue, None)
+    print(f"{issue.title}  ({issue.source})")
+    if issue.period_start:
+        print(f"Reporting period: {format_date(issue.period_start)} – {format_date(issue.period_end)}")
+    print(f"Authors: {', '.join(issue.authors) or '-'}; editors: {', '.join(issue.editors) or '-'}")
+    for sec in issue.sections:
+        print(f"  {sec.heading}")
+        if sec.kind == "article":
+            print(f"      parts: {', '.join(p.label for p in sec.parts)}")
+            print(f"      policy: {sec.policy_title or '-'} | {', '.join(sec.issuers) or '-'} | {sec.policy_date or '-'}")
+        else:
+            print(f"      {len(sec.parts)} items, {sec.parts[0].label} – {sec.parts[-1].label}")
+    print(f"Noteworthy: {s['policy_news']} policy news, {s['corporate_news']} corporate news items")
+    for w in issue.warnings:
+        print(f"  warning: {w}")
+    return 0
+
+
+def _filters(args):
+    from .query import Filters
+    return Filters(date_from=args.date_from, date_to=args.date_to, issues=tuple(args.issue or ()),
+                   kinds=tuple(args.kind or ()))
+
+
+def _questions(args):
+    if args.question == "-":
+        for line in sys.stdin:
+            if line.strip():
+                yield line.strip(), True
+    else:
+        yield args.question, args.json
+
+
+def hit_json(h) -> dict:
+    c = h.chunk
+    return {"rank": h.rank, "score": round(h.score, 6), "issue_date": c.issue_date,
+            "issue_title": f"China Industries, {format_date(c.issue_date)}", "section": c.section_heading,
+            "part": c.part_label, "text": c.text}
+
+
+def answer_json(a) -> dict:
+    return {"question": a.question, "answer": a.text, "abstained": a.abstained,
+            "citations": [{"n": c.n, "issue_date": c.issue_date, "section": c.chunk.section_heading,
+                           "part": c.chunk.part_label, "text": c.chunk.text} for c in a.citations]}
+
+
+def cmd_search(args) -> int:
+    from .assistant import Assistant
+    from .query import QuestionError
+    assistant, status = Assistant(_settings(args)), 0
+    for question, as_json in _questions(args):
+        try:
+            result = assistant.search(question, k=args.k, filters=_filters(args))
+        except QuestionError as e:
+            status = 1
+            print(json.dumps({"question": question[:200], "error": str(e)}) if as_json else f"error: {e}",
+                  file=sys.stdout if as_json else sys.stderr)
+            continue
+        if as_json:
+            print(json.dumps({"question": question, "hits": [hit_json(h) for h in result.hits]}, ensure_ascii=False),
+                  flush=True)
+            continue
+        for note in result.query.notes + result.notes:
+            print(f"({note})")
+        for h in result.hits:
+            c = h.chunk
+            print(f"[{h.rank}] {h.score:.4f}  China Industries, {format_date(c.issue_date)} — {c.section_heading} — {c.part_label}")
+            print("    " + c.text.replace("\n", "\n    "))
+    return status
+
+
+def cmd_ask(args) -> int:
+    from .assistant import Assistant
+    from .query import QuestionError
+    assistant, status = Assistant(_settings(args)), 0
+    for question, as_json in _questions(args):
+        try:
+            answer = assistant.ask(question, filters=_filters(args))
+        except QuestionError as e:
+            status = 1
+            print(json.dumps({"question": question[:200], "error": str(e)}) if as_json else f"error: {e}",
+                  file=sys.stdout if as_json else sys.stderr)
+            continue
+        if as_json:
+            print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
+            continue
+        for note in answer.notes:
+            print(f"({note})")
+        print(answer.text)
+        if answer.citations:
+            print("\nSources:")
+            for c in answer.citations:
+                print(f"  [{c.n}] {c.label()}")
+    return status
+
+
+def cmd_eval(args) -> int:
+    from .assistant import Assistant
+    from .evaluate import evaluate, failures, format_table, load_questions, summarize
+    questions = load_questions(Path(args.questions), args.split)
+    if args.limit:
+        questions = questions[:args.limit]
+    outcomes = evaluate(Assistant(_settings(args)), questions)
+    summary, wrong = summarize(outcomes), failures(outcomes)
+    if args.json:
+        print(json.dumps({"split": args.split, "summary": summary, "failures": wrong}, ensure_ascii=False))
+        return 0
+    print(f"{len(questions)} questions ({args.split} split) from {args.questions}\n")
+    print(format_table(summary))
+    if wrong:
+        print(f"\n{len(wrong)} questions with a problem:")
+        for w in wrong:
+            print(f"  {w['id']} [{w['kind']}] {w['question']}\n      {'; '.join(w['why'])}; top: {', '.join(w['top'][:3])}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from ui.app import serve
+    return serve(_settings(args), host=args.host, port=args.port, auth_file=args.auth_file)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa", description="Cited answers from the MERICS China Industries archive.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", help="issue folder (default ./corpus, or $QA_CORPUS_DIR)")
+    common.add_argument("--index", help="index folder (default ./index, or $QA_INDEX_DIR)")
+    common.add_argument("--model", help="embedding model: 'bundled', a folder or a hub name ($QA_MODEL)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("index", parents=[common], help="build or update the index from the corpus")
+    s.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("issues", parents=[common], help="list the indexed issues")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_issues)
+
+    s = sub.add_parser("parse", help="show how a file parses, before adding it")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_parse)
+
+    for name, func, helptext in (("search", cmd_search, "ranked passages"), ("ask", cmd_ask, "a cited answer")):
+        s = sub.add_parser(name, parents=[common], help=helptext)
+        s.add_argument("question", help="the question, or - to read one per line from stdin (JSON out)")
+        if name == "search":
+            s.add_argument("--k", type=int, default=5, help="passages to return")
+        s.add_argument("--from", dest="date_from", help="earliest issue date, YYYY-MM-DD")
+        s.add_argument("--to", dest="date_to", help="latest issue date, YYYY-MM-DD")
+        s.add_argument("--issue", action="append", help="only this issue date (repeatable)")
+        s.add_argument("--kind", action="append", choices=SECTION_KINDS, help="only this section kind (repeatable)")
+        s.add_argument("--json", action="store_true")
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("eval", parents=[common], help="measure retrieval and answers on a question set")
+    s.add_argument("questions", nargs="?", default="bench/questions.jsonl")
+    s.add_argument("--split", default="all", choices=["all", "train", "validation"])
+    s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("serve", parents=[common], help="start the web UI")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--auth-file", help="file of user:password lines (or $QA_AUTH)")
+    s.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .store import IndexMissing
+    try:
+        return args.func(args)
+    except IndexMissing as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, IssueError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,443 @@
+"""Read one China Industries issue (markdown or plain text) into an `Issue`.
+
+The converted PDFs differ in markup (headings `#`..`####`, bold, or none), so every rule
+here looks at a line's *plain* text (markers stripped) and at its neighbours, never at
+heading depth. Article headings are found by their number plus either the CONTENTS title
+(fuzzy: quotes, typos, `<sup>`) or the "At a glance" that follows them, which is what
+keeps a numbered list inside an article from becoming a section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .schema import (ARTICLE, AT_A_GLANCE, COMMENT, CORPORATE_NEWS, DOCUMENT, EXHIBIT, EXPLAINER,
+                     ITEM, POLICY_NEWS, Issue, IssueError, Part, Section, format_date)
+from .text import MONTH_RE, clean_inline, month_number, normalize, parse_date, parse_month_day, strip_heading
+
+SUFFIXES = (".md", ".txt", ".markdown")
+
+_MASTHEAD = re.compile(
+    rf"^(?P<m>{MONTH_RE})\.?\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})"
+    rf"(?:\s*\(\s*reporting\s+period\s*:?\s*(?P<pm1>{MONTH_RE})\.?\s+(?P<pd1>\d{{1,2}})(?:,?\s*(?P<py1>\d{{4}}))?"
+    rf"\s*[-–—]+\s*(?P<pm2>{MONTH_RE})\.?\s+(?P<pd2>\d{{1,2}})(?:,?\s*(?P<py2>\d{{4}}))?\s*\))?", re.I)
+_TOC_ENTRY = re.compile(r"^(?P<title>.*?\S)\s*(?:\.{2,}|…+|\t)[\s.…]*(?P<page>\d{1,3})$")
+_NUMBERED = re.compile(r"^(?P<n>\d{1,2})\s*[.)]\s+(?P<title>\S.*)$")
+_TOP5 = re.compile(r"^merics\s+top\s*(?:5|five)$", re.I)
+_NOTEWORTHY = re.compile(r"^noteworthy$", re.I)
+_POLICY = re.compile(r"^policy\s+news$", re.I)
+_CORPORATE = re.compile(r"^(?:corporate|company|business)\s+news$", re.I)
+_BOILERPLATE = re.compile(r"^(?:authors?|editors?|publisher|contact|imprint)$", re.I)
+_GLANCE = re.compile(r"^at\s+a\s+glance\b", re.I)
+_BULLET = re.compile(r"^\s*(?:[-•*–·▪]|\d{1,2}[.)])\s+")
+_ITEM = re.compile(rf"^(?:[-•*–·▪]\s*)?(?P<date>{MONTH_RE}\.?\s+\d{{1,2}})\s*[:：]\s*(?P<text>.*)$", re.I)
+_CJK = r"[\u3400-\u9fff\uf900-\ufaff]"
+
+# Part labels at the start of a line inside an article ("MERICs comment:" included).
+_LABELS = [
+    (AT_A_GLANCE, r"at\s+a\s+glance"),
+    (COMMENT, r"merics\s+comments?|comments?"),
+    (EXPLAINER, r"explainer|box|background"),
+    (EXHIBIT, r"exhibit\s*\d*|chart\s*\d*|figure\s*\d*|sources?|notes?"),
+    (DOCUMENT, r"article|policy\s+document|document|original\s+document"),
+    ("issuers", r"issuing\s+bod(?:y|ies)|issued\s+by|issuers?"),
+    ("date", r"date(?:\s+of\s+issue)?|issued\s+on|published"),
+]
+_LABEL = re.compile(r"^(?:" + "|".join(f"(?P<{k if k not in ('issuers', 'date') else k}_>{p})" if False else f"({p})" for _, p in _LABELS) + r")\s*[:：]\s*(?P<rest>.*)$", re.I)
+_PART_NAMES = {AT_A_GLANCE: "At a glance", COMMENT: "MERICS comment", EXPLAINER: "Explainer",
+               EXHIBIT: "Exhibit", DOCUMENT: "Policy document"}
+
+
+@dataclass
+class _Line:
+    raw: str
+    plain: str  # heading markers, emphasis and link residue removed
+
+
+def read_issue(path: str | Path) -> Issue:
+    """Parse an issue file; raises IssueError naming the file and the problem."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise IssueError(f"{path.name}: cannot be read ({e.strerror or e})") from None
+    return parse_issue_bytes(data, path.name)
+
+
+def parse_issue_bytes(data: bytes, name: str) -> Issue:
+    text = decode_issue(data, name)
+    return parse_issue(text, name, hashlib.sha256(data).hexdigest())
+
+
+def decode_issue(data: bytes, name: str) -> str:
+    """Bytes -> text, refusing what is not a text issue: empty, binary, not UTF-8."""
+    if not name.lower().endswith(SUFFIXES):
+        raise IssueError(f"{name}: not an issue file (expected .md or .txt)")
+    if not data.strip():
+        raise IssueError(f"{name}: the file is empty")
+    if b"\x00" in data[:65536]:
+        raise IssueError(f"{name}: this is a binary file, not a text issue")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise IssueError(f"{name}: not UTF-8 text (invalid byte 0x{data[e.start]:02x} at offset {e.start}); "
+                         "convert the file to UTF-8") from None
+    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.01 * min(len(text), 65536):
+        raise IssueError(f"{name}: this is a binary file, not a text issue")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_issue(text: str, source: str = "<text>", sha256: str = "") -> Issue:
+    """Text of one issue -> Issue. Raises IssueError when it isn't a China Industries issue."""
+    sha256 = sha256 or hashlib.sha256(text.encode()).hexdigest()
+    lines = [_Line(raw, strip_heading(raw)) for raw in text.split("\n")]
+    warnings: list[str] = []
+
+    date, period = _find_masthead(lines)
+    looks_like = any("china industries" in ln.plain.lower() for ln in lines[:80])
+    if date is None:
+        if not looks_like:
+            raise IssueError(f"{source}: not a MERICS China Industries issue "
+                             "(no 'China Industries' masthead and no issue date)")
+        raise IssueError(f"{source}: no issue date found (expected a masthead line such as "
+                         "'DECEMBER 04, 2024 (REPORTING PERIOD: ...)')")
+    if not looks_like:
+        warnings.append("no 'China Industries' masthead line; parsed by structure alone")
+
+    toc_titles, body_start = _read_contents(lines)
+    boiler = _first(lines, lambda ln: bool(_BOILERPLATE.match(ln.plain)), body_start) or len(lines)
+    noteworthy = _first(lines, lambda ln: bool(_NOTEWORTHY.match(ln.plain)), body_start, boiler)
+    articles_end = noteworthy if noteworthy is not None else boiler
+
+    sections: list[Section] = []
+    heads = _find_article_heads(lines, toc_titles, body_start, articles_end, warnings)
+    for i, (n, title, start) in enumerate(heads):
+        end = heads[i + 1][2] if i + 1 < len(heads) else articles_end
+        sections.append(_parse_article(n, title, lines[start:end], date, warnings))
+    if noteworthy is not None:
+        sections.extend(_parse_noteworthy(lines[noteworthy + 1:boiler], date, warnings))
+    if not sections:
+        raise IssueError(f"{source}: no sections found (no 'MERICS TOP 5' articles with 'At a glance', "
+                         "no NOTEWORTHY news)")
+    if not heads:
+        warnings.append("no Top-5 articles found")
+    elif len(heads) != 5:
+        warnings.append(f"found {len(heads)} Top-5 articles, expected 5")
+    authors, editors = _read_people(lines, boiler)
+    return Issue(date=date.isoformat(), source=source, sha256=sha256, sections=tuple(sections),
+                 period_start=period[0].isoformat() if period else None,
+                 period_end=period[1].isoformat() if period else None,
+                 authors=authors, editors=editors, warnings=tuple(warnings))
+
+
+def _first(lines, pred, start=0, end=None):
+    for i in range(start, len(lines) if end is None else end):
+        if pred(lines[i]):
+            return i
+    return None
+
+
+def _find_masthead(lines: list[_Line]):
+    for ln in lines[:120]:
+        m = _MASTHEAD.match(ln.plain)
+        if not m:
+            continue
+        try:
+            date = dt.date(int(m["y"]), month_number(m["m"]), int(m["d"]))
+        except ValueError:
+            continue
+        period = None
+        if m["pm1"]:
+            period = (_period_date(m["pm1"], m["pd1"], m["py1"], date),
+                      _period_date(m["pm2"], m["pd2"], m["py2"], date))
+        return date, period
+    return None, None
+
+
+def _period_date(month: str, day: str, year: str | None, issue: dt.date) -> dt.date:
+    if year:
+        return dt.date(int(year), month_number(month), int(day))
+    return resolve_year(month_number(month), int(day), issue)
+
+
+def resolve_year(month: int, day: int, issue: dt.date) -> dt.date:
+    """The month/day nearest before the issue date: a December item in a January issue is last year's.
+
+    A week of slack lets an item dated just after the masthead stay in the issue's year.
+    """
+    for year in (issue.year, issue.year - 1):
+        try:
+            d = dt.date(year, month, day)
+        except ValueError:  # 29 February
+            d = dt.date(year, month, 28)
+        if d <= issue + dt.timedelta(days=7):
+            return d
+    return d
+
+
+def _read_contents(lines: list[_Line]) -> tuple[dict[int, str], int]:
+    """Numbered titles from CONTENTS, and where the body starts (the MERICS TOP 5 heading)."""
+    first_glance = _first(lines, lambda ln: bool(_GLANCE.match(ln.plain))) or len(lines)
+    tops = [i for i in range(first_glance) if _TOP5.match(lines[i].plain)]
+    contents = _first(lines, lambda ln: ln.plain.lower().rstrip(":") in ("contents", "content", "table of contents"),
+                      0, first_glance)
+    body_start = tops[-1] + 1 if tops else (contents + 1 if contents is not None else 0)
+    titles: dict[int, str] = {}
+    if contents is not None:
+        for ln in lines[contents + 1:first_glance]:
+            toc = _TOC_ENTRY.match(ln.plain)
+            title = toc["title"].rstrip(". ") if toc else ln.plain
+            m = _NUMBERED.match(title)
+            if m and int(m["n"]) not in titles:
+                titles[int(m["n"])] = m["title"]
+            if _NOTEWORTHY.match(title.rstrip(". ")) and titles:
+                break
+        if not tops and titles:
+            # No TOP 5 heading in the body: it starts after the CONTENTS entries.
+            body_start = max(i for i in range(contents, first_glance)
+                             if _NUMBERED.match((_TOC_ENTRY.match(lines[i].plain) or {"title": lines[i].plain})["title"])
+                             and _TOC_ENTRY.match(lines[i].plain)) + 1 if any(
+                _TOC_ENTRY.match(lines[i].plain) for i in range(contents, first_glance)) else contents + 1
+    return titles, body_start
+
+
+def _similar(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, _squash(a), _squash(b)).ratio()
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"[^a-z0-9\u3400-\u9fff]", "", normalize(s))
+
+
+def _followed_by_glance(lines: list[_Line], i: int, end: int) -> bool:
+    seen = 0
+    for ln in lines[i + 1:end]:
+        if ln.plain:
+            seen += 1
+            if _GLANCE.match(ln.plain):
+                return True
+            if seen >= 3:
+                return False
+    return False
+
+
+def _find_article_heads(lines, toc, start, end, warnings) -> list[tuple[int, str, int]]:
+    """[(number, title, line index)] of the Top-5 article headings, in order."""
+    heads: list[tuple[int, str, int]] = []
+    n, cursor = 1, start
+    while True:
+        found = None
+        expected = toc.get(n)
+        for i in range(cursor, end):
+            plain = lines[i].plain
+            m = _NUMBERED.match(plain)
+            if m and int(m["n"]) == n:
+                title = m["title"]
+                joined = f"{title} {lines[i + 1].plain}".strip() if i + 1 < end else title
+                if expected and _similar(joined, expected) > _similar(title, expected) + 0.05 and \
+                        not _GLANCE.match(lines[i + 1].plain):
+                    title = joined
+                if (expected and _similar(title, expected) >= 0.75) or _followed_by_glance(lines, i, end):
+                    if expected and _similar(title, expected) < 0.75:
+                        warnings.append(f"article {n}: heading {title!r} differs from CONTENTS {expected!r}")
+                    found = (n, title, i)
+                    break
+            elif expected and plain and _similar(plain, expected) >= 0.9 and _followed_by_glance(lines, i, end):
+                found = (n, plain, i)
+                break
+        if not found:
+            if expected:
+                warnings.append(f"article {n} ({expected!r}) listed in CONTENTS but not found in the body")
+            if n > max(toc, default=0):
+                break
+            n += 1
+            continue
+        heads.append(found)
+        cursor, n = found[2] + 1, n + 1
+    return heads
+
+
+def _label_of(plain: str):
+    m = _LABEL.match(plain)
+    if not m:
+        return None
+    for (kind, _), group in zip(_LABELS, m.groups()):
+        if group:
+            return kind, group, m["rest"]
+    return None
+
+
+def _parse_article(n: int, title: str, lines: list[_Line], issue_date: dt.date, warnings) -> Section:
+    blocks: list[tuple[str, str, list[_Line]]] = []  # (kind, label, lines)
+    current = None
+    for ln in lines[1:]:
+        lab = _label_of(ln.plain)
+        if lab:
+            kind, word, rest = lab
+            label = _PART_NAMES.get(kind, kind)
+            if kind in (EXPLAINER, EXHIBIT) and rest:
+                label = f"{clean_inline(word).capitalize()}: {rest}"
+                rest = ""
+            current = (kind, label, [_Line(rest, rest)] if rest else [])
+            blocks.append(current)
+        elif current is None:
+            if ln.plain:
+                current = (AT_A_GLANCE, _PART_NAMES[AT_A_GLANCE], [ln])
+                blocks.append(current)
+        else:
+            current[2].append(ln)
+
+    parts: list[Part] = []
+    doc_lines: dict[str, str] = {}
+    for kind, label, body in blocks:
+        if kind in (DOCUMENT, "issuers", "date"):
+            doc_lines[kind] = " ".join(clean_inline(b.raw) for b in body if b.plain)
+            continue
+        text = _join_blocks(body)
+        if text:
+            parts.append(Part(kind=kind, label=label, text=text))
+
+    policy_title = policy_zh = policy_date = None
+    issuers: tuple[str, ...] = ()
+    if doc_lines:
+        policy_title, policy_zh = _split_policy_title(doc_lines.get(DOCUMENT, ""))
+        issuers = tuple(x.strip() for x in re.split(r"[,;]|\band\b", doc_lines.get("issuers", "")) if x.strip())
+        raw_date = doc_lines.get("date", "")
+        parsed = parse_date(raw_date)
+        if raw_date and not parsed:
+            warnings.append(f"article {n}: could not read the policy date {raw_date!r}")
+        policy_date = parsed.isoformat() if parsed else None
+        shown = []
+        if policy_title:
+            shown.append(f"Article: {policy_title}" + (f" ({policy_zh})" if policy_zh else ""))
+        if issuers:
+            shown.append(f"Issuing {'bodies' if len(issuers) > 1 else 'body'}: {', '.join(issuers)}")
+        if raw_date:
+            shown.append(f"Date: {raw_date}")
+        if shown:
+            parts.append(Part(kind=DOCUMENT, label=_PART_NAMES[DOCUMENT], text="\n".join(shown), date=policy_date))
+    if not any(p.kind == AT_A_GLANCE for p in parts):
+        warnings.append(f"article {n}: no 'At a glance' summary")
+    return Section(id=str(n), kind=ARTICLE, number=n, title=clean_inline(title), parts=tuple(parts),
+                   policy_title=policy_title, policy_title_zh=policy_zh, issuers=issuers, policy_date=policy_date)
+
+
+def _split_policy_title(text: str) -> tuple[str | None, str | None]:
+    t = re.sub(r"\(\s*\(?\s*link\s*\)?\s*\)|\(\s*link\s*\)|\blink\b\s*$", "", text, flags=re.I).strip()
+    m = re.match(rf"^(?P<en>.*?)\s*[(（](?P<zh>[^()（）]*{_CJK}.*)[)）]\s*$", t)
+    if m:
+        return m["en"].strip() or None, m["zh"].strip()
+    return (t or None), None
+
+
+def _join_blocks(body: list[_Line]) -> str:
+    """Part lines -> paragraphs and '- ' bullets; a paragraph cut by a page break is rejoined."""
+    blocks: list[str] = []
+    kinds: list[str] = []  # "p" paragraph or "b" bullet
+    fresh = True
+    for ln in body:
+        if not ln.plain:
+            fresh = True
+            continue
+        raw = re.sub(r"^\s{0,3}#{1,6}\s*", "", ln.raw)
+        if _BULLET.match(raw):
+            marker = re.match(r"^\s*(\d{1,2}[.)])\s+", raw)
+            body_text = clean_inline(_BULLET.sub("", raw, count=1))
+            blocks.append(f"{marker.group(1)} {body_text}" if marker else f"- {body_text}")
+            kinds.append("b")
+            fresh = False
+            continue
+        text = ln.plain
+        if blocks and (not fresh or (_continues(blocks[-1]) and text[:1].islower())):
+            blocks[-1] = f"{blocks[-1]} {text}"
+        else:
+            blocks.append(text)
+            kinds.append("p")
+        fresh = False
+    out = ""
+    for i, b in enumerate(blocks):
+        if i:
+            out += "\n" if kinds[i] == "b" and kinds[i - 1] == "b" else "\n\n"
+        out += b
+    return out.strip()
+
+
+def _continues(block: str) -> bool:
+    return not re.search(r"[.!?:;\"”’)]$", block)
+
+
+def _parse_noteworthy(lines: list[_Line], issue_date: dt.date, warnings) -> list[Section]:
+    groups: dict[str, list[Part]] = {POLICY_NEWS: [], CORPORATE_NEWS: []}
+    kind = None
+    item: list[str] | None = None
+
+    def flush():
+        nonlocal item
+        if item and kind:
+            groups[kind].append(_make_item(item, issue_date, warnings))
+        item = None
+
+    for ln in lines:
+        if _POLICY.match(ln.plain) or _CORPORATE.match(ln.plain):
+            flush()
+            kind = POLICY_NEWS if _POLICY.match(ln.plain) else CORPORATE_NEWS
+            continue
+        if not ln.plain:
+            continue
+        if _ITEM.match(clean_inline(ln.raw)):
+            flush()
+            if kind is None:
+                warnings.append("noteworthy items before a 'Policy news' heading were filed as policy news")
+                kind = POLICY_NEWS
+            item = [ln.raw]
+        elif item is not None:
+            item.append(ln.raw)
+    flush()
+    titles = {POLICY_NEWS: "Policy news", CORPORATE_NEWS: "Corporate news"}
+    return [Section(id=k.replace("_", "-"), kind=k, title=titles[k], parts=tuple(v))
+            for k, v in groups.items() if v]
+
+
+def _make_item(raw_lines: list[str], issue_date: dt.date, warnings) -> Part:
+    raw = " ".join(re.sub(r"^\s*(?:[-•*–·▪]\s*)", "", r, count=1).strip() for r in raw_lines)
+    sources = ()
+    m = re.search(r"\((\s*\[[^\]]+\]\([^)]*\)\s*(?:,\s*\[[^\]]+\]\([^)]*\)\s*)*)\)\s*\.?\s*$", raw)
+    if m:
+        sources = tuple(clean_inline(s) for s in re.findall(r"\[([^\]]+)\]", m.group(1)))
+    text = clean_inline(raw)
+    head = _ITEM.match(text)
+    month, day = parse_month_day(head["date"])
+    date = resolve_year(month, day, issue_date)
+    body = head["text"].strip()
+    if not sources:
+        tail = re.search(r"\(([^()]{2,120})\)\s*\.?$", body)
+        if tail and all(len(s.split()) <= 6 for s in tail.group(1).split(",")):
+            sources = tuple(s.strip() for s in tail.group(1).split(",") if s.strip())
+    return Part(kind=ITEM, label=format_date(date.isoformat()), text=body, date=date.isoformat(), sources=sources)
+
+
+def _read_people(lines: list[_Line], start: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Names under AUTHORS and EDITORS: the first line of each blank-separated block."""
+    people: dict[str, list[str]] = {"authors": [], "editors": []}
+    current = None
+    new_block = True
+    for ln in lines[start:]:
+        low = ln.plain.lower()
+        if low in ("authors", "author"):
+            current, new_block = "authors", True
+        elif low in ("editors", "editor"):
+            current, new_block = "editors", True
+        elif _BOILERPLATE.match(ln.plain) or low.startswith("for more information"):
+            current = None
+        elif not ln.plain:
+            new_block = True
+        elif current and new_block:
+            people[current].append(ln.plain.rstrip(",").strip())
+            new_block = False
+    return tuple(people["authors"]), tuple(people["editors"])

@@ -1,0 +1,146 @@
+"""Read a question before searching: its date window, the part it asks for, chat context.
+
+Rules are deliberately few and visible: each one that fires adds a note to the answer
+("Searched issues of 2025 only"), so a user can see what the assistant assumed.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from .lexical import STOPWORDS, words
+from .schema import COMMENT, CORPORATE_NEWS, DOCUMENT, POLICY_NEWS, SECTION_KINDS, format_date
+from .text import MONTH_RE, month_number
+
+
+class QuestionError(ValueError):
+    """A question that cannot be searched (empty, too long); the message says why."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user narrowed the search to (UI filters, CLI flags)."""
+    date_from: str | None = None
+    """Earliest issue date, ISO, inclusive."""
+    date_to: str | None = None
+    issues: tuple[str, ...] = ()
+    """Only these issue dates; empty means all."""
+    kinds: tuple[str, ...] = ()
+    """Only these section kinds (article, policy_news, corporate_news); empty means all."""
+
+    def __post_init__(self):
+        for k in self.kinds:
+            if k not in SECTION_KINDS:
+                raise QuestionError(f"unknown section kind {k!r}; use one of {', '.join(SECTION_KINDS)}")
+        for d in (self.date_from, self.date_to, *self.issues):
+            if d:
+                try:
+                    dt.date.fromisoformat(d)
+                except ValueError:
+                    raise QuestionError(f"{d!r} is not a date (use YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class Query:
+    question: str
+    """As asked."""
+    text: str
+    """What is searched: the question plus, for a follow-up, the question it follows."""
+    focus: str
+    """The words that pick the answer's sentences: the question itself."""
+    filters: Filters = Filters()
+    window: tuple[str, str] | None = None
+    """Date range the question names; matches issue, item and policy dates and reporting periods."""
+    issue_only: bool = False
+    """The window names an issue ("the December 2024 issue"): match the issue date alone."""
+    latest: bool = False
+    """"the latest issue": only the newest issue."""
+    part: str | None = None
+    """Part kind the question asks for (COMMENT, DOCUMENT), boosted in the ranking."""
+    kind: str | None = None
+    """Section kind the question names (policy or corporate news), boosted in the ranking."""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+_FOLLOW = re.compile(r"^(and|also|what about|how about|and what|what else|same for|then|but|ok(ay)?|so)\b", re.I)
+_DEICTIC = {"it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "he", "she"}
+_COMMENT = re.compile(
+    r"\bmerics\b|\b(risk|risks|implication|implications|opinion|assess|assessment|judge|judgement|view|"
+    r"critic\w*|warn\w*|concern\w*|caution\w*|downside|threat|pressure|challenge|bad news|good news|"
+    r"mean for|matter for|why does|why is|why did|effective|likely|expect\w*|analysts?|think)\b", re.I)
+_DOCUMENT = re.compile(
+    r"\b(who (issued|released|published|announced)|which (ministry|ministries|agency|agencies|body|bodies|"
+    r"department|authority|authorities|government)|issuing bod\w*|issued by|(official|full|chinese|exact) "
+    r"(title|name)|title of|name of the (policy|document|plan|notice|regulation)|when was\b.*\b(issued|"
+    r"released|published|announced|adopted)|what date|on what date)\b", re.I)
+_CORPORATE = re.compile(r"\b(corporate news|company news|which compan(y|ies)|what compan(y|ies)|firms? announced)\b", re.I)
+_POLICY = re.compile(r"\bpolicy news\b", re.I)
+_LATEST = re.compile(r"\b(latest|most recent|newest|current|last|recent)\s+(issue|edition|newsletter|report)\b", re.I)
+_ISSUE_WORD = r"(?:issue|issues|edition|editions|newsletter|report)"
+_PHASE = {"early": (1, 4), "mid": (5, 8), "late": (9, 12), "end of": (10, 12), "beginning of": (1, 3)}
+
+
+def interpret(question: str, history: list[dict] | None = None, filters: Filters | None = None,
+              dates: list[str] | None = None, today: dt.date | None = None, max_chars: int = 2000) -> Query:
+    """Question (+ earlier chat turns as role/content dicts) -> Query. Raises QuestionError."""
+    q = " ".join((question or "").split())
+    if not q:
+        raise QuestionError("The question is empty: type a question about the China Industries issues.")
+    if len(q) > max_chars:
+        raise QuestionError(f"The question is {len(q):,} characters long; the limit is {max_chars:,}. "
+                            "Ask about one thing at a time.")
+    today = today or dt.date.today()
+    notes: list[str] = []
+    text = q
+    previous = [m.get("content", "") for m in (history or []) if m.get("role") == "user" and m.get("content")]
+    if previous and _is_follow_up(q):
+        prior = " ".join(str(previous[-1]).split())[:max_chars]
+        text = f"{q} {prior}"
+        notes.append(f"Read as a follow-up to: “{prior}”")
+
+    window, issue_only, label = _window(q, today)
+    latest = bool(_LATEST.search(q))
+    if latest and dates:
+        notes.append(f"Searched the latest issue only ({format_date(max(dates))})")
+    elif window:
+        notes.append(f"Searched {'issues' if issue_only else 'material'} from {label} only")
+
+    part = DOCUMENT if _DOCUMENT.search(q) else COMMENT if _COMMENT.search(q) else None
+    kind = CORPORATE_NEWS if _CORPORATE.search(q) else POLICY_NEWS if _POLICY.search(q) else None
+    return Query(question=q, text=text, focus=q, filters=filters or Filters(), window=window,
+                 issue_only=issue_only, latest=latest, part=part, kind=kind, notes=tuple(notes))
+
+
+def _is_follow_up(q: str) -> bool:
+    content = [w for w in words(q) if w not in STOPWORDS]
+    if _FOLLOW.match(q):
+        return True
+    return len(content) <= 4 and any(w in _DEICTIC for w in words(q))
+
+
+def _month_range(year: int, m1: int, m2: int) -> tuple[str, str]:
+    return dt.date(year, m1, 1).isoformat(), dt.date(year, m2, calendar.monthrange(year, m2)[1]).isoformat()
+
+
+def _window(q: str, today: dt.date) -> tuple[tuple[str, str] | None, bool, str]:
+    """(window, names an issue, label) for the first date phrase in the question."""
+    m = re.search(rf"\b(?:the\s+)?({MONTH_RE})\.?\s+(\d{{4}})(\s+{_ISSUE_WORD})?\b", q, re.I)
+    if m and not re.match(r"\d", q[m.end():m.end() + 2].strip() or "x"):
+        month = month_number(m.group(1))
+        return _month_range(int(m.group(2)), month, month), bool(m.group(3)), f"{m.group(1).capitalize()} {m.group(2)}"
+    m = re.search(r"\b(early|mid|late|end of|beginning of)[\s-]+(\d{4})\b", q, re.I)
+    if m:
+        a, b = _PHASE[m.group(1).lower()]
+        return _month_range(int(m.group(2)), a, b), False, f"{m.group(1).lower()} {m.group(2)}"
+    m = re.search(rf"\b(last|previous|this)\s+year'?s?\b(\s+{_ISSUE_WORD})?", q, re.I)
+    if m:
+        year = today.year - (0 if m.group(1).lower() == "this" else 1)
+        return _month_range(year, 1, 12), bool(m.group(2)), str(year)
+    m = re.search(rf"\b{_ISSUE_WORD}\s+(?:of|from|in|published in)\s+(\d{{4}})\b|\b(\d{{4}})\s+{_ISSUE_WORD}\b", q, re.I)
+    if m:
+        year = int(m.group(1) or m.group(2))
+        return _month_range(year, 1, 12), True, str(year)
+    return None, False, ""

@@ -1,0 +1,192 @@
+"""The typed records that flow through the pipeline: parse -> chunk -> index -> search -> answer.
+
+They are plain frozen dataclasses so they serialise to the JSON files of the index
+(`to_dict` / `from_dict`) and print readably in a notebook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+
+# Section kinds, also the values of the search filter.
+ARTICLE = "article"
+POLICY_NEWS = "policy_news"
+CORPORATE_NEWS = "corporate_news"
+SECTION_KINDS = (ARTICLE, POLICY_NEWS, CORPORATE_NEWS)
+
+# Part kinds inside a section.
+AT_A_GLANCE = "at_a_glance"
+COMMENT = "comment"
+EXPLAINER = "explainer"
+EXHIBIT = "exhibit"
+DOCUMENT = "document"  # the policy's title, issuing bodies and date
+ITEM = "item"  # one noteworthy news item
+
+
+class IssueError(ValueError):
+    """A file that cannot be indexed: the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Part:
+    kind: str
+    """One of AT_A_GLANCE, COMMENT, EXPLAINER, EXHIBIT, DOCUMENT, ITEM."""
+    label: str
+    """What a citation calls it: "At a glance", "MERICS comment", "Policy document", "15 November 2024"."""
+    text: str
+    """Cleaned display text: markup removed, paragraphs separated by blank lines, bullets as "- " lines."""
+    date: str | None = None
+    """ISO date of a news item, or of the policy document; None for other parts."""
+    sources: tuple[str, ...] = ()
+    """News item sources as the issue names them ("Reuters", "MIIT notice")."""
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    """Unique within the issue: "1".."5" for Top-5 articles, "policy-news", "corporate-news"."""
+    kind: str
+    """ARTICLE, POLICY_NEWS or CORPORATE_NEWS."""
+    title: str
+    """The body heading without its number, or "Policy news" / "Corporate news"."""
+    number: int | None = None
+    """1..5 for Top-5 articles."""
+    parts: tuple[Part, ...] = ()
+    policy_title: str | None = None
+    """English title of the analysed policy document."""
+    policy_title_zh: str | None = None
+    """Its Chinese title as printed."""
+    issuers: tuple[str, ...] = ()
+    """Issuing bodies as printed ("MIIT", "MOF", "NDB")."""
+    policy_date: str | None = None
+    """ISO date of the policy document."""
+
+    @property
+    def heading(self) -> str:
+        """The title as a reader sees it in the issue: "2. Fully charged: ..." or "Policy news"."""
+        return f"{self.number}. {self.title}" if self.number else self.title
+
+
+@dataclass(frozen=True)
+class Issue:
+    date: str
+    """ISO date from the masthead; it identifies the issue."""
+    source: str
+    """File name the issue was read from."""
+    sha256: str
+    """Hash of the file's bytes, for incremental indexing."""
+    sections: tuple[Section, ...]
+    period_start: str | None = None
+    """Reporting period, ISO dates, when the masthead gives one."""
+    period_end: str | None = None
+    authors: tuple[str, ...] = ()
+    editors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Things the parser coped with but a person may want to check."""
+
+    @property
+    def title(self) -> str:
+        return f"China Industries, {format_date(self.date)}"
+
+    @property
+    def articles(self) -> tuple[Section, ...]:
+        return tuple(s for s in self.sections if s.kind == ARTICLE)
+
+    def section(self, section_id: str) -> Section:
+        for s in self.sections:
+            if s.id == section_id:
+                return s
+        raise KeyError(f"issue {self.date} has no section {section_id!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Issue":
+        sections = tuple(
+            Section(**{**s, "parts": tuple(Part(**{**p, "sources": tuple(p["sources"])}) for p in s["parts"]),
+                       "issuers": tuple(s["issuers"])})
+            for s in d["sections"]
+        )
+        return cls(**{**d, "sections": sections, "authors": tuple(d["authors"]),
+                      "editors": tuple(d["editors"]), "warnings": tuple(d["warnings"])})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    """Stable id: "<issue date>/<section id>/<part index>/<piece>"."""
+    issue_date: str
+    section_id: str
+    section_kind: str
+    section_heading: str
+    """"2. Fully charged: ..." or "Policy news"."""
+    part_kind: str
+    part_label: str
+    text: str
+    """The passage as indexed and as shown to the user."""
+    context: str
+    """What the embedder reads before the text: issue date, section and part, so that a
+    bullet like "Cultivate three to five companies" is tied to its article's topic."""
+    dates: tuple[str, ...] = ()
+    """ISO dates the passage is about (news item date, policy date), for date filters."""
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.context}\n{self.text}"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Chunk":
+        return cls(**{**d, "dates": tuple(d.get("dates", ()))})
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    """Fused score (higher is better); comparable only within one result list."""
+    rank: int
+    """1-based."""
+    dense: float = 0.0
+    """Cosine similarity of question and passage."""
+    bm25: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    """The marker number used in the answer text: [n]."""
+    chunk: Chunk
+    sentences: tuple[str, ...] = ()
+    """The sentences or bullets of the passage the answer quotes, for highlighting."""
+
+    @property
+    def issue_date(self) -> str:
+        return self.chunk.issue_date
+
+    def label(self) -> str:
+        c = self.chunk
+        return f"China Industries, {format_date(c.issue_date)} — {c.section_heading} — {c.part_label}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    """The answer with [n] markers; plain text, never HTML."""
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    """What the assistant assumed: date filters applied or dropped, the question it searched for."""
+
+
+def format_date(iso: str) -> str:
+    """'2024-12-04' -> '4 December 2024'."""
+    d = dt.date.fromisoformat(iso)
+    return f"{d.day} {d.strftime('%B')} {d.year}"

@@ -1,0 +1,118 @@
+"""Text clean-up shared by the parser, the answer composer and the evaluation.
+
+`clean_inline` removes the residue of the PDF-to-markdown conversion without changing
+meaning; `normalize` is the looser form used to compare two texts (titles, gold facts).
+Nothing here interprets HTML: a `<script>` in an issue stays the literal text `<script>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august",
+     "september", "october", "november", "december"], start=1)}
+MONTHS.update({m[:3]: i for m, i in list(MONTHS.items())})
+MONTHS["sept"] = 9
+MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+
+_LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\([^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?\)")
+_SUP = re.compile(r"\s*<(sup|sub)>\s*([^<]{0,20}?)\s*</\1>", re.I)
+_EMPH = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_ITAL = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|\"'])")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u3000]+")
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"',
+                         "″": '"', "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-"})
+
+
+def clean_inline(line: str) -> str:
+    """Markdown and conversion residue -> readable text, meaning unchanged.
+
+    `[text](#)` -> `text`, `**bold**` -> `bold`, `CO <sup>2</sup>` -> `CO2`, `\\(` -> `(`,
+    runs of spaces -> one space.
+    """
+    s = unicodedata.normalize("NFC", line)
+    s = _SUP.sub(lambda m: m.group(2), s)
+    # Links may nest escaped parentheses: [\(Link\)](#); unescape after unlinking.
+    for _ in range(2):
+        s = _LINK.sub(lambda m: m.group(1), s)
+    s = _EMPH.sub(lambda m: m.group(2), s)
+    s = _ITAL.sub(lambda m: m.group(1), s)
+    s = s.replace("**", "")
+    s = _ESCAPE.sub(lambda m: m.group(1), s)
+    return _SPACES.sub(" ", s).strip()
+
+
+def strip_heading(line: str) -> str:
+    """A line with its heading marker (#..####) and surrounding emphasis removed, cleaned."""
+    s = re.sub(r"^\s{0,3}#{1,6}\s*", "", line)
+    return clean_inline(s).strip().rstrip("#").strip()
+
+
+def normalize(text: str) -> str:
+    """Loose form for comparing texts: cleaned, quotes and dashes straightened, lower case."""
+    s = clean_inline(text).translate(_QUOTES).lower()
+    return _SPACES.sub(" ", re.sub(r"\s+", " ", s)).strip()
+
+
+def parse_month_day(text: str) -> tuple[int, int] | None:
+    m = re.fullmatch(rf"\s*({MONTH_RE})\.?\s+(\d{{1,2}})\s*", text, re.I)
+    if not m:
+        return None
+    month, day = month_number(m.group(1)), int(m.group(2))
+    return (month, day) if 1 <= day <= 31 else None
+
+
+def parse_date(text: str) -> dt.date | None:
+    """'November 6, 2024' / '6 November 2024' / 'Nov. 6, 2024' -> date; None when not a date."""
+    t = text.strip().rstrip(".")
+    m = re.fullmatch(rf"({MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})", t, re.I) or \
+        re.fullmatch(rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_RE})\.?,?\s+(\d{{4}})", t, re.I)
+    if not m:
+        return None
+    a, b, year = m.groups()
+    month_name, day = (a, b) if not a.isdigit() else (b, a)
+    try:
+        return dt.date(int(year), month_number(month_name), int(day))
+    except ValueError:
+        return None
+
+
+def month_number(name: str) -> int:
+    n = name.lower().rstrip(".")
+    return MONTHS.get(n) or MONTHS[n[:3]]
+
+
+# Abbreviations after which a period does not end a sentence.
+_ABBREV = {"e.g", "i.e", "etc", "vs", "no", "nos", "dr", "mr", "mrs", "ms", "prof", "co", "inc", "ltd",
+           "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+           "u.s", "u.k", "st", "art", "arts", "approx", "fig", "incl"}
+_SENT_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"“'‘(\[]?[A-Z0-9])")
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Sentences of one paragraph; keeps 'e.g.', 'U.S.', decimals and 'No. 5' intact."""
+    out: list[str] = []
+    start = 0
+    for m in _SENT_END.finditer(paragraph):
+        end = m.start()
+        before = paragraph[start:end].rstrip("\"'”’)]")
+        word = re.search(r"([\w.]+)\.$", before)
+        if word and (word.group(1).lower() in _ABBREV or re.fullmatch(r"[A-Z]", word.group(1))):
+            continue
+        piece = paragraph[start:m.end()].strip()
+        if piece:
+            out.append(piece)
+        start = m.end()
+    tail = paragraph[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def paragraphs(text: str) -> list[str]:
+    """Blank-line separated blocks of a part's text (bullets are one block each)."""
+    return [p.strip() for p in re.split(r"\n\s*\n|\n(?=- )", text) if p.strip()]
