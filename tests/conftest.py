@@ -1,0 +1,51 @@
+"""Shared fixtures: the real bundled model, and a real index built once per test session.
+
+Tests that change an index copy the session one into their own tmp folder first.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+QUESTIONS = ROOT / "bench" / "questions.jsonl"
+ISSUES = sorted(CORPUS.glob("merics-china-industries-*.txt"))
+
+
+@pytest.fixture(scope="session")
+def settings_base(tmp_path_factory):
+    from qa import Settings
+    return Settings.load(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="session")
+def embedder(settings_base):
+    from qa.embed import make_embedder
+    return make_embedder(settings_base)
+
+
+@pytest.fixture(scope="session")
+def built_index(settings_base, embedder):
+    """Path of an index of the four shipped issues, built once."""
+    from qa import update_index
+    update_index(settings_base, embedder)
+    return Path(settings_base.index_dir)
+
+
+@pytest.fixture(scope="session")
+def assistant(settings_base, embedder, built_index):
+    from qa import Assistant
+    return Assistant(settings_base, embedder=embedder)
+
+
+@pytest.fixture
+def workspace(tmp_path, settings_base, built_index):
+    """A private corpus + index copy: Settings pointing at them."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(built_index, index)
+    return settings_base.replace(corpus_dir=corpus, index_dir=index)
