@@ -62,6 +62,9 @@ def should_abstain(result: SearchResult, snap: Snapshot, settings: Settings) -> 
     if not result.hits:
         return True
     dense, coverage = confidence(result, snap)
+    top = " ".join(h.chunk.embed_text for h in result.hits[:3])
+    if any(y not in top for y in result.query.years):
+        return True  # "the 2030 target" when the passages only know 2027
     if coverage < 0.25:
         return dense < settings.abstain_below + 0.15
     return dense < settings.abstain_below and coverage < settings.abstain_coverage

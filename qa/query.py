@@ -52,10 +52,12 @@ class Query:
     focus: str
     """The words that pick the answer's sentences: the question itself."""
     filters: Filters = Filters()
-    window: tuple[str, str] | None = None
-    """Date range the question names; matches issue, item and policy dates and reporting periods."""
-    issue_only: bool = False
-    """The window names an issue ("the December 2024 issue"): match the issue date alone."""
+    windows: tuple[tuple[str, str, bool], ...] = ()
+    """Date ranges the question names, as (first, last, names an issue). A passage matches a
+    range by its issue date, item or policy date, or its issue's reporting period; a range
+    that names an issue ("the December 2024 issue") matches the issue date alone."""
+    years: tuple[str, ...] = ()
+    """Years the question mentions outside date phrases ("the 2030 target"): an answer must contain them."""
     latest: bool = False
     """"the latest issue": only the newest issue."""
     part: str | None = None
@@ -70,7 +72,7 @@ _DEICTIC = {"it", "its", "they", "them", "their", "this", "that", "these", "thos
 _COMMENT = re.compile(
     r"\bmerics\b|\b(risk|risks|implication|implications|opinion|assess|assessment|judge|judgement|view|"
     r"critic\w*|warn\w*|concern\w*|caution\w*|downside|threat|pressure|challenge|bad news|good news|"
-    r"mean for|matter for|why does|why is|why did|effective|likely|expect\w*|analysts?|think)\b", re.I)
+    r"mean for|matter for|effective|likely|expect\w*|analysts?|think)\b", re.I)
 _DOCUMENT = re.compile(
     r"\b(who (issued|released|published|announced)|which (ministry|ministries|agency|agencies|body|bodies|"
     r"department|authority|authorities|government)|issuing bod\w*|issued by|(official|full|chinese|exact) "
@@ -80,7 +82,8 @@ _CORPORATE = re.compile(r"\b(corporate news|company news|which compan(y|ies)|wha
 _POLICY = re.compile(r"\bpolicy news\b", re.I)
 _LATEST = re.compile(r"\b(latest|most recent|newest|current|last|recent)\s+(issue|edition|newsletter|report)\b", re.I)
 _ISSUE_WORD = r"(?:issue|issues|edition|editions|newsletter|report)"
-_PHASE = {"early": (1, 4), "mid": (5, 8), "late": (9, 12), "end of": (10, 12), "beginning of": (1, 3)}
+_PHASE = {"early": (1, 4), "mid": (5, 8), "late": (9, 12), "end of": (10, 12), "beginning of": (1, 3),
+          "spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11), "winter": (1, 2)}
 
 
 def interpret(question: str, history: list[dict] | None = None, filters: Filters | None = None,
@@ -101,17 +104,19 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
         text = f"{q} {prior}"
         notes.append(f"Read as a follow-up to: “{prior}”")
 
-    window, issue_only, label = _window(q, today)
+    windows, labels, spans = _windows(q, today)
     latest = bool(_LATEST.search(q))
     if latest and dates:
         notes.append(f"Searched the latest issue only ({format_date(max(dates))})")
-    elif window:
-        notes.append(f"Searched {'issues' if issue_only else 'material'} from {label} only")
+    elif windows:
+        notes.append(f"Searched material from {' and '.join(labels)} only")
+    outside = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q))
+    years = tuple(dict.fromkeys(re.findall(r"\b(?:19|20)\d\d\b", outside)))
 
     part = DOCUMENT if _DOCUMENT.search(q) else COMMENT if _COMMENT.search(q) else None
     kind = CORPORATE_NEWS if _CORPORATE.search(q) else POLICY_NEWS if _POLICY.search(q) else None
-    return Query(question=q, text=text, focus=q, filters=filters or Filters(), window=window,
-                 issue_only=issue_only, latest=latest, part=part, kind=kind, notes=tuple(notes))
+    return Query(question=q, text=text, focus=q, filters=filters or Filters(), windows=tuple(windows),
+                 years=years, latest=latest, part=part, kind=kind, notes=tuple(notes))
 
 
 def _is_follow_up(q: str) -> bool:
@@ -125,22 +130,36 @@ def _month_range(year: int, m1: int, m2: int) -> tuple[str, str]:
     return dt.date(year, m1, 1).isoformat(), dt.date(year, m2, calendar.monthrange(year, m2)[1]).isoformat()
 
 
-def _window(q: str, today: dt.date) -> tuple[tuple[str, str] | None, bool, str]:
-    """(window, names an issue, label) for the first date phrase in the question."""
-    m = re.search(rf"\b(?:the\s+)?({MONTH_RE})\.?\s+(\d{{4}})(\s+{_ISSUE_WORD})?\b", q, re.I)
-    if m and not re.match(r"\d", q[m.end():m.end() + 2].strip() or "x"):
+def _windows(q: str, today: dt.date):
+    """Every date phrase in the question -> ([(first, last, names an issue)], labels, text spans)."""
+    windows: list[tuple[str, str, bool]] = []
+    labels: list[str] = []
+    spans: list[tuple[int, int]] = []
+
+    def add(a: str, b: str, issue: bool, label: str, span: tuple[int, int]) -> None:
+        if any(s[0] < span[1] and span[0] < s[1] for s in spans):
+            return  # already read as part of a longer phrase
+        windows.append((a, b, issue))
+        labels.append(label)
+        spans.append(span)
+
+    # "the 2022 and December 2024 issues": each element of the list names an issue.
+    item = rf"(?:{MONTH_RE}\.?\s+)?\d{{4}}"
+    for m in re.finditer(rf"\b({item}(?:\s*(?:,|and|&|or)\s*{item})*)\s+{_ISSUE_WORD}\b", q, re.I):
+        for e in re.finditer(rf"(?:({MONTH_RE})\.?\s+)?(\d{{4}})", m.group(1), re.I):
+            year, month = int(e.group(2)), e.group(1)
+            a, b = _month_range(year, month_number(month), month_number(month)) if month else _month_range(year, 1, 12)
+            add(a, b, True, f"{month.capitalize() + ' ' if month else ''}{year} issues",
+                (m.start(1) + e.start(), m.start(1) + e.end()))
+    for m in re.finditer(rf"\b{_ISSUE_WORD}\s+(?:of|from|in|published in)\s+(\d{{4}})\b", q, re.I):
+        add(*_month_range(int(m.group(1)), 1, 12), True, f"{m.group(1)} issues", m.span(1))
+    for m in re.finditer(rf"\b({MONTH_RE})\.?\s+(\d{{4}})\b", q, re.I):
         month = month_number(m.group(1))
-        return _month_range(int(m.group(2)), month, month), bool(m.group(3)), f"{m.group(1).capitalize()} {m.group(2)}"
-    m = re.search(r"\b(early|mid|late|end of|beginning of)[\s-]+(\d{4})\b", q, re.I)
-    if m:
+        add(*_month_range(int(m.group(2)), month, month), False, f"{m.group(1).capitalize()} {m.group(2)}", m.span())
+    for m in re.finditer(r"\b(early|mid|late|end of|beginning of|spring|summer|autumn|fall|winter)[\s-]+(\d{4})\b", q, re.I):
         a, b = _PHASE[m.group(1).lower()]
-        return _month_range(int(m.group(2)), a, b), False, f"{m.group(1).lower()} {m.group(2)}"
-    m = re.search(rf"\b(last|previous|this)\s+year'?s?\b(\s+{_ISSUE_WORD})?", q, re.I)
-    if m:
+        add(*_month_range(int(m.group(2)), a, b), False, f"{m.group(1).lower()} {m.group(2)}", m.span())
+    for m in re.finditer(rf"\b(last|previous|this)\s+year'?s?\b", q, re.I):
         year = today.year - (0 if m.group(1).lower() == "this" else 1)
-        return _month_range(year, 1, 12), bool(m.group(2)), str(year)
-    m = re.search(rf"\b{_ISSUE_WORD}\s+(?:of|from|in|published in)\s+(\d{{4}})\b|\b(\d{{4}})\s+{_ISSUE_WORD}\b", q, re.I)
-    if m:
-        year = int(m.group(1) or m.group(2))
-        return _month_range(year, 1, 12), True, str(year)
-    return None, False, ""
+        add(*_month_range(year, 1, 12), False, str(year), m.span())
+    return windows, labels, spans

@@ -14,7 +14,7 @@ import numpy as np
 from .embed import Embedder
 from .lexical import tokenize
 from .query import Query
-from .schema import Chunk, Hit, format_date
+from .schema import Chunk, Hit
 from .settings import Settings
 from .store import Snapshot
 
@@ -50,22 +50,24 @@ def allowed_rows(snap: Snapshot, query: Query) -> tuple[np.ndarray, list[str]]:
         latest = max(d for d in snap.issues if mask[snap.rows_by_issue[d]].any()) if mask.any() else None
         if latest:
             mask &= np.fromiter((c.issue_date == latest for c in snap.chunks), bool, n)
-    elif query.window:
-        narrowed = mask & np.fromiter((_in_window(c, snap, query) for c in snap.chunks), bool, n)
+    elif query.windows:
+        narrowed = mask & np.fromiter((_in_windows(c, snap, query.windows) for c in snap.chunks), bool, n)
         if narrowed.any():
             mask = narrowed
         else:
-            a, b = query.window
-            notes.append(f"No {'issue' if query.issue_only else 'material'} from {format_date(a)} to "
-                         f"{format_date(b)} in the archive; searched all issues instead")
+            notes.append("Nothing in the archive from the period the question names; searched all issues instead")
     return mask, notes
 
 
-def _in_window(c: Chunk, snap: Snapshot, query: Query) -> bool:
-    a, b = query.window
+def _in_windows(c: Chunk, snap: Snapshot, windows) -> bool:
+    return any(_in_window(c, snap, w) for w in windows)
+
+
+def _in_window(c: Chunk, snap: Snapshot, window: tuple[str, str, bool]) -> bool:
+    a, b, issue_only = window
     if a <= c.issue_date <= b:
         return True
-    if query.issue_only:
+    if issue_only:
         return False
     if any(a <= d <= b for d in c.dates):
         return True
@@ -99,11 +101,7 @@ def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings,
     positive = np.flatnonzero(bm25_allowed > 0)
     bm25_rank_rows = positive[np.argsort(-bm25_allowed[positive], kind="stable")][:CANDIDATES]
 
-    fused: dict[int, float] = {}
-    for rank, r in enumerate(dense_rank_rows, 1):
-        fused[int(r)] = fused.get(int(r), 0.0) + settings.dense_weight / (settings.rrf_k + rank)
-    for rank, r in enumerate(bm25_rank_rows, 1):
-        fused[int(r)] = fused.get(int(r), 0.0) + settings.bm25_weight / (settings.rrf_k + rank)
+    fused = _fuse(settings, dense_rank_rows, dense_all, bm25_rank_rows, bm25_allowed)
     for r in fused:
         c = snap.chunks[r]
         if query.part and c.part_kind == query.part:
@@ -112,6 +110,11 @@ def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings,
             fused[r] *= settings.part_boost
 
     order = sorted(fused, key=lambda r: -fused[r])
+    if len(query.windows) > 1:
+        # A question about several periods gets the best passage of each period first.
+        firsts = [next((r for r in order if _in_window(snap.chunks[r], snap, w)), None) for w in query.windows]
+        firsts = list(dict.fromkeys(r for r in firsts if r is not None))
+        order = firsts + [r for r in order if r not in firsts]
     hits: list[Hit] = []
     per_section: dict[tuple[str, str], int] = {}
     chosen: list[int] = []
@@ -129,3 +132,23 @@ def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings,
         if len(hits) >= k:
             break
     return SearchResult(hits, query, tuple(notes), qv)
+
+
+def _fuse(settings: Settings, dense_rows, dense_all, bm25_rows, bm25_all) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    if settings.fusion == "score":
+        # Cosines and BM25 live on different scales: scale each list to 0..1 over its candidates.
+        for rows, scores, weight in ((dense_rows, dense_all, settings.dense_weight),
+                                     (bm25_rows, bm25_all, settings.bm25_weight)):
+            if len(rows) == 0:
+                continue
+            vals = scores[rows]
+            lo, hi = float(vals.min()), float(vals.max())
+            span = (hi - lo) or 1.0
+            for r, v in zip(rows, vals):
+                fused[int(r)] = fused.get(int(r), 0.0) + weight * (float(v) - lo) / span
+        return fused
+    for rows, weight in ((dense_rows, settings.dense_weight), (bm25_rows, settings.bm25_weight)):
+        for rank, r in enumerate(rows, 1):
+            fused[int(r)] = fused.get(int(r), 0.0) + weight / (settings.rrf_k + rank)
+    return fused

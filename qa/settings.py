@@ -34,15 +34,18 @@ class Settings:
     """Texts per encoder call while indexing."""
     k: int = 5
     """Passages returned by search by default."""
+    fusion: str = "score"
+    """How the two rankings combine: "rrf" (reciprocal rank) or "score" (weighted sum of
+    scores scaled to 0..1), which lets a rare exact term outweigh many vague matches."""
     rrf_k: int = 60
     """Reciprocal-rank-fusion constant: higher flattens the difference between ranks."""
     dense_weight: float = 1.0
     """Weight of the dense (embedding) ranking in the fusion."""
-    bm25_weight: float = 1.0
+    bm25_weight: float = 0.7
     """Weight of the BM25 (keyword) ranking in the fusion."""
-    part_boost: float = 1.5
+    part_boost: float = 1.3
     """Multiplier for passages of the part a question asks for (e.g. a MERICS comment)."""
-    per_section: int = 2
+    per_section: int = 3
     """At most this many passages of one section in a result list, so one article can't crowd out the rest."""
     abstain_below: float = 0.35
     """Abstain when the best passage's cosine similarity to the question is below this and
