@@ -26,6 +26,10 @@ NO_ANSWER = ("I found nothing in the indexed China Industries issues that answer
 _LIST_Q = re.compile(r"\b(targets?|goals?|aims?|objectives?|measures?|steps|priorit\w+|areas|include\w*|key|"
                      r"main|list|what are|which are|plans?|tasks|requirements|points)\b", re.I)
 _BULLET = re.compile(r"^(?:- |\d{1,2}[.)] )")
+_NUMERIC_Q = re.compile(r"\b(how (many|much|big|large|high|far)|what (share|percentage|proportion|number|amount|"
+                        r"scale|size|level|rate)|percent\w*|by how)\b", re.I)
+_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|hundred|"
+                         r"thousand|million|billion|half|third|quarter|dozen|several)\b", re.I)
 
 
 class Answerer(Protocol):
@@ -81,18 +85,27 @@ class ExtractiveAnswerer:
         if should_abstain(result, snap, settings):
             return Answer(question=query.question, text=NO_ANSWER, abstained=True, hits=tuple(hits), notes=notes)
         units = self._units(hits[:self.passages])
-        focus = tokenize(query.focus)
-        weights = {t: snap.lexicon.idf(t) for t in set(focus)}
-        total = sum(weights.values()) or 1.0
-        numbers = set(re.findall(r"\b\d[\d,.]*\b", query.focus))
-        for u in units:
-            toks = set(tokenize(u.text))
-            u.score = sum(w for t, w in weights.items() if t in toks) / total
-            u.score += 0.3 * sum(1 for n in numbers if n in u.text)
-            u.score += 0.25 / (1 + u.hit)  # passages ranked higher are likelier answers
         if not units:
             return Answer(question=query.question, text=NO_ANSWER, abstained=True, hits=tuple(hits), notes=notes)
-        chosen = self._select(units, query.focus)
+        lex = snap.lexicon
+        weights = {t: lex.idf(t) for t in set(tokenize(query.focus))}
+        total = sum(weights.values()) or 1.0
+        numbers = set(re.findall(r"\b\d[\d,.]*\b", query.focus))
+        wants_number = bool(_NUMERIC_Q.search(query.focus))
+        context = [set(tokenize(h.chunk.context)) for h in hits[:self.passages]]
+
+        def score(text: str, hit: int) -> float:
+            toks = set(tokenize(text))
+            # The section title counts at half weight: it says what every sentence under it is about.
+            s = sum(w if t in toks else 0.5 * w if t in context[hit] else 0.0 for t, w in weights.items()) / total
+            s += 0.3 * sum(1 for n in numbers if n in text)
+            if wants_number and _HAS_NUMBER.search(text):
+                s += 0.15
+            return s + 0.25 / (1 + hit)  # passages ranked higher are likelier answers
+
+        for u in units:
+            u.score = score(u.text, u.hit)
+        chosen = self._select(units, query.focus, score)
         return _render(query.question, hits, chosen, notes)
 
     def _units(self, hits: list[Hit]) -> list[_Unit]:
@@ -127,11 +140,20 @@ class ExtractiveAnswerer:
             group += 1
         return units
 
-    def _select(self, units: list[_Unit], focus: str) -> list[_Unit]:
+    def _select(self, units: list[_Unit], focus: str, score) -> list[_Unit]:
         best = max(units, key=lambda u: u.score)
-        members = [u for u in units if u.group == best.group and u.hit == best.hit and u.kind in ("lead", "bullet")]
-        if best.kind in ("bullet", "lead") and sum(u.kind == "bullet" for u in members) >= 2 and _LIST_Q.search(focus):
-            return members[:9]
+        if _LIST_Q.search(focus):
+            # A list question is answered by a whole list (lead-in + bullets) when one fits as well.
+            lists: dict[tuple[int, int], list[_Unit]] = {}
+            for u in units:
+                if u.kind in ("lead", "bullet") and u.hit <= 1:
+                    lists.setdefault((u.hit, u.group), []).append(u)
+            scored = [(score(" ".join(x.text for x in m), m[0].hit), m) for m in lists.values()
+                      if sum(x.kind == "bullet" for x in m) >= 2]
+            if scored:
+                list_score, members = max(scored, key=lambda x: x[0])
+                if list_score >= 0.9 * best.score:
+                    return members[:9]
         chosen = [best]
         for u in sorted(units, key=lambda u: -u.score):
             if len(chosen) >= self.max_units or u.score < 0.6 * best.score:
