@@ -32,6 +32,12 @@ _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|te
                          r"thousand|million|billion|half|third|quarter|dozen|several)\b", re.I)
 
 
+# Words of asking, not of topic: a question need not find them in the passages.
+_ASKING = frozenset(tokenize("happen happened happening report reported mention mentioned announce announced say "
+                             "discuss discussed cover covered write wrote newsletter issue issues edition anything "
+                             "something news latest recent update updates detail details summary summarize"))
+
+
 class Answerer(Protocol):
     def compose(self, result: SearchResult, snap: Snapshot, settings: Settings) -> Answer: ...
 
@@ -49,12 +55,12 @@ def confidence(result: SearchResult, snap: Snapshot) -> tuple[float, float]:
     """(best cosine, share of the question's distinctive-word weight found in the top passages)."""
     if not result.hits:
         return 0.0, 0.0
-    q_terms = set(tokenize(result.query.focus))
+    q_terms = set(tokenize(result.query.topic or result.query.focus)) - _ASKING
     lex = snap.lexicon
     # Words in most passages ("china", "policy") say nothing about whether this is answerable.
     weights = {t: lex.idf(t) for t in q_terms if lex.df.get(t, 0) < 0.2 * lex.n_docs}
     total = sum(weights.values())
-    if not total:
+    if not total:  # a browsing question: the filters and dates chose the passages
         return max(h.dense for h in result.hits[:3]), 1.0
     found = set()
     for h in result.hits[:3]:
@@ -105,6 +111,8 @@ class ExtractiveAnswerer:
 
         for u in units:
             u.score = score(u.text, u.hit)
+            if hits[u.hit].chunk.part_kind == DOCUMENT and query.part != DOCUMENT:
+                u.score *= 0.7  # the title block matches topic words but rarely answers the question
         chosen = self._select(units, query.focus, score)
         return _render(query.question, hits, chosen, notes)
 

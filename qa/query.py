@@ -51,6 +51,9 @@ class Query:
     """What is searched: the question plus, for a follow-up, the question it follows."""
     focus: str
     """The words that pick the answer's sentences: the question itself."""
+    topic: str = ""
+    """The question without its date, "latest issue" and news-kind phrases: what it is about.
+    Empty topic words mean a browsing question ("corporate news in September 2022")."""
     filters: Filters = Filters()
     windows: tuple[tuple[str, str, bool], ...] = ()
     """Date ranges the question names, as (first, last, names an issue). A passage matches a
@@ -78,7 +81,7 @@ _DOCUMENT = re.compile(
     r"department|authority|authorities|government)|issuing bod\w*|issued by|(official|full|chinese|exact) "
     r"(title|name)|title of|name of the (policy|document|plan|notice|regulation)|when was\b.*\b(issued|"
     r"released|published|announced|adopted)|what date|on what date)\b", re.I)
-_CORPORATE = re.compile(r"\b(corporate news|company news|which compan(y|ies)|what compan(y|ies)|firms? announced)\b", re.I)
+_CORPORATE = re.compile(r"\b(corporate news|company news|business news|which compan(y|ies)|what compan(y|ies)|firms? announced)\b", re.I)
 _POLICY = re.compile(r"\bpolicy news\b", re.I)
 _LATEST = re.compile(r"\b(latest|most recent|newest|current|last|recent)\s+(issue|edition|newsletter|report)\b", re.I)
 _ISSUE_WORD = r"(?:issue|issues|edition|editions|newsletter|report)"
@@ -112,10 +115,11 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
         notes.append(f"Searched material from {' and '.join(labels)} only")
     outside = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q))
     years = tuple(dict.fromkeys(re.findall(r"\b(?:19|20)\d\d\b", outside)))
+    topic = " ".join(_POLICY.sub(" ", _CORPORATE.sub(" ", _LATEST.sub(" ", outside))).split())
 
     part = DOCUMENT if _DOCUMENT.search(q) else COMMENT if _COMMENT.search(q) else None
     kind = CORPORATE_NEWS if _CORPORATE.search(q) else POLICY_NEWS if _POLICY.search(q) else None
-    return Query(question=q, text=text, focus=q, filters=filters or Filters(), windows=tuple(windows),
+    return Query(question=q, text=text, focus=q, topic=topic, filters=filters or Filters(), windows=tuple(windows),
                  years=years, latest=latest, part=part, kind=kind, notes=tuple(notes))
 
 
