@@ -75,6 +75,9 @@ def should_abstain(result: SearchResult, snap: Snapshot, settings: Settings) -> 
     top = " ".join(h.chunk.embed_text for h in result.hits[:3])
     if any(y not in top for y in result.query.years):
         return True  # "the 2030 target" when the passages only know 2027
+    unknown = [n for n in result.query.names if not any(t in snap.lexicon.df for t in tokenize(n))]
+    if unknown and dense < 0.7:
+        return True  # a name the archive never mentions ("India"): nothing here is about it
     if coverage < 0.25:
         return dense < settings.abstain_below + 0.15
     return dense < settings.abstain_below and coverage < settings.abstain_coverage

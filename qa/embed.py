@@ -62,7 +62,7 @@ class SentenceTransformerEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Several encoder batches per call: sentence-transformers sorts each call's texts by
         # length, so bigger calls pad less; small enough to keep the progress bar moving.
-        step = self.batch_size * 8
+        step = self.batch_size * 4
         for start in range(0, len(texts), step):
             batch = list(texts[start:start + step])
             with self._lock:

@@ -59,6 +59,8 @@ class Query:
     """Date ranges the question names, as (first, last, names an issue). A passage matches a
     range by its issue date, item or policy date, or its issue's reporting period; a range
     that names an issue ("the December 2024 issue") matches the issue date alone."""
+    names: tuple[str, ...] = ()
+    """Capitalised words after the first ("India", "Tesla"): names the answer must be about."""
     years: tuple[str, ...] = ()
     """Years the question mentions outside date phrases ("the 2030 target"): an answer must contain them."""
     latest: bool = False
@@ -115,12 +117,15 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
         notes.append(f"Searched material from {' and '.join(labels)} only")
     outside = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q))
     years = tuple(dict.fromkeys(re.findall(r"\b(?:19|20)\d\d\b", outside)))
+    names = tuple(dict.fromkeys(
+        w.strip("'’").removesuffix("'s").removesuffix("’s") for w in re.findall(r"(?<=\s)[A-Z][\w'’-]{2,}", outside)
+        if not w.isupper() and w.lower() not in STOPWORDS and month_number_or_none(w) is None))
     topic = " ".join(_POLICY.sub(" ", _CORPORATE.sub(" ", _LATEST.sub(" ", outside))).split())
 
     part = DOCUMENT if _DOCUMENT.search(q) else COMMENT if _COMMENT.search(q) else None
     kind = CORPORATE_NEWS if _CORPORATE.search(q) else POLICY_NEWS if _POLICY.search(q) else None
     return Query(question=q, text=text, focus=q, topic=topic, filters=filters or Filters(), windows=tuple(windows),
-                 years=years, latest=latest, part=part, kind=kind, notes=tuple(notes))
+                 years=years, names=names, latest=latest, part=part, kind=kind, notes=tuple(notes))
 
 
 def _is_follow_up(q: str) -> bool:
@@ -167,3 +172,10 @@ def _windows(q: str, today: dt.date):
         year = today.year - (0 if m.group(1).lower() == "this" else 1)
         add(*_month_range(year, 1, 12), False, str(year), m.span())
     return windows, labels, spans
+
+
+def month_number_or_none(word: str) -> int | None:
+    try:
+        return month_number(word) if re.fullmatch(MONTH_RE, word, re.I) else None
+    except KeyError:
+        return None
