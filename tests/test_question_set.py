@@ -1,0 +1,64 @@
+"""The shipped question set is only worth its gold entries: check each against the issue file.
+
+Every fact must occur verbatim (after normalising quotes, markup and white space) inside the
+section it names, as the real parser splits the issue. A drifted fact would make the
+retrieval metrics measure nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from qa import read_issue
+from qa.text import normalize
+
+from conftest import CORPUS, QUESTIONS
+
+KINDS = {"lexical", "paraphrase", "numeric", "metadata", "noteworthy", "comment", "multi_issue", "unanswerable"}
+
+
+def _questions() -> list[dict]:
+    return [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def issues():
+    return {read_issue(p).date: read_issue(p) for p in CORPUS.glob("merics-china-industries-*.txt")}
+
+
+def _section_text(issue, title: str) -> str | None:
+    for s in issue.sections:
+        if normalize(s.title) == normalize(title):
+            return normalize(" ".join(p.text for p in s.parts))
+    return None
+
+
+def test_shape_and_coverage():
+    qs = _questions()
+    assert len(qs) >= 80
+    assert len({q["id"] for q in qs}) == len(qs), "ids must be unique"
+    for q in qs:
+        assert set(q) >= {"id", "question", "kind", "split", "gold"}, q["id"]
+        assert q["kind"] in KINDS, q["id"]
+        assert q["split"] in ("train", "validation"), q["id"]
+        assert (q["gold"] == []) == (q["kind"] == "unanswerable"), q["id"]
+        if q["kind"] == "multi_issue":
+            assert len({g["issue"] for g in q["gold"]}) == 2, q["id"]
+    kinds = Counter(q["kind"] for q in qs)
+    assert kinds["unanswerable"] >= 8
+    splits = Counter(q["split"] for q in qs)
+    assert 0.3 <= splits["validation"] / len(qs) <= 0.5, splits
+
+
+@pytest.mark.parametrize("q", _questions(), ids=lambda q: q["id"])
+def test_gold_facts_are_in_their_section(q, issues):
+    for g in q["gold"]:
+        assert g["issue"] in issues, f"{q['id']}: no shipped issue dated {g['issue']}"
+        section = _section_text(issues[g["issue"]], re.sub(r"<[^>]+>", "", g["section"]))
+        assert section is not None, f"{q['id']}: issue {g['issue']} has no section {g['section']!r}"
+        for fact in g["facts"]:
+            assert normalize(fact) in section, f"{q['id']}: {fact!r} not in {g['issue']} / {g['section']}"
