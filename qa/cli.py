@@ -123,46 +123,41 @@ def answer_json(a) -> dict:
                            "part": c.chunk.part_label, "text": c.chunk.text} for c in a.citations]}
 
 
-def cmd_search(args) -> int:
+def _answer_each(args, run, as_json_obj, show) -> int:
+    """Run `run(assistant, question)` for each question; print JSON lines or text. One model load."""
     from .assistant import Assistant
     from .query import QuestionError
     assistant, status = Assistant(_settings(args)), 0
     for question, as_json in _questions(args):
         try:
-            result = assistant.search(question, k=args.k, filters=_filters(args))
+            result = run(assistant, question)
         except QuestionError as e:
             status = 1
             print(json.dumps({"question": question[:200], "error": str(e)}) if as_json else f"error: {e}",
                   file=sys.stdout if as_json else sys.stderr)
             continue
         if as_json:
-            print(json.dumps({"question": question, "hits": [hit_json(h) for h in result.hits]}, ensure_ascii=False),
-                  flush=True)
-            continue
+            print(json.dumps(as_json_obj(question, result), ensure_ascii=False), flush=True)
+        else:
+            show(result)
+    return status
+
+
+def cmd_search(args) -> int:
+    def show(result):
         for note in result.query.notes + result.notes:
             print(f"({note})")
         for h in result.hits:
             c = h.chunk
             print(f"[{h.rank}] {h.score:.4f}  China Industries, {format_date(c.issue_date)} — {c.section_heading} — {c.part_label}")
             print("    " + c.text.replace("\n", "\n    "))
-    return status
+
+    return _answer_each(args, lambda a, q: a.search(q, k=args.k, filters=_filters(args)),
+                        lambda q, r: {"question": q, "hits": [hit_json(h) for h in r.hits]}, show)
 
 
 def cmd_ask(args) -> int:
-    from .assistant import Assistant
-    from .query import QuestionError
-    assistant, status = Assistant(_settings(args)), 0
-    for question, as_json in _questions(args):
-        try:
-            answer = assistant.ask(question, filters=_filters(args))
-        except QuestionError as e:
-            status = 1
-            print(json.dumps({"question": question[:200], "error": str(e)}) if as_json else f"error: {e}",
-                  file=sys.stdout if as_json else sys.stderr)
-            continue
-        if as_json:
-            print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
-            continue
+    def show(answer):
         for note in answer.notes:
             print(f"({note})")
         print(answer.text)
@@ -170,7 +165,8 @@ def cmd_ask(args) -> int:
             print("\nSources:")
             for c in answer.citations:
                 print(f"  [{c.n}] {c.label()}")
-    return status
+
+    return _answer_each(args, lambda a, q: a.ask(q, filters=_filters(args)), lambda q, r: answer_json(r), show)
 
 
 def cmd_eval(args) -> int:
