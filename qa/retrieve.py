@@ -86,15 +86,10 @@ def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings,
         return SearchResult([], query, tuple(notes) + ("No passage matches the filters",), qv)
 
     dense_all = np.full(len(snap.chunks), -1.0, dtype=np.float32)
-    if mask.all() and len(rows) > CANDIDATES:
-        scores, ids = snap.dense.search(qv[None, :], CANDIDATES)
-        valid = ids[0] >= 0
-        dense_all[ids[0][valid]] = scores[0][valid]
-        dense_rank_rows = ids[0][valid]
-    else:
-        # A filtered or small index: exact scores over the allowed rows only.
-        dense_all[rows] = snap.vectors[rows] @ qv
-        dense_rank_rows = rows[np.argsort(-dense_all[rows], kind="stable")][:CANDIDATES]
+    scores, ids = snap.dense.search(qv[None, :], CANDIDATES, allowed=None if mask.all() else rows)
+    valid = ids[0] >= 0
+    dense_rank_rows = ids[0][valid]
+    dense_all[dense_rank_rows] = scores[0][valid]
 
     bm25_all = snap.lexicon.scores(tokenize(query.text))
     bm25_allowed = np.where(mask, bm25_all, 0.0)

@@ -45,8 +45,9 @@ class IndexMissing(FileNotFoundError):
 
 
 class VectorIndex(Protocol):
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, row ids), each (len(queries), k); ids of -1 pad a short result."""
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, row ids), each (len(queries), k), best first; ids of -1 pad a short result.
+        `allowed`: row ids to search among (a filter); None searches all."""
 
 
 class FaissIndex:
@@ -67,14 +68,19 @@ class FaissIndex:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(index)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         import faiss
-        if hasattr(self.index, "hnsw"):
-            self.index.hnsw.efSearch = max(64, k)
-        k = min(k, self.index.ntotal)
-        if k == 0:
+        k = min(k, self.index.ntotal if allowed is None else len(allowed))
+        if k <= 0:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-        return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        hnsw = hasattr(self.index, "hnsw")
+        params = None
+        if allowed is not None:
+            sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(64, k)) if hnsw else faiss.SearchParameters(sel=sel)
+        elif hnsw:
+            params = faiss.SearchParametersHNSW(efSearch=max(64, k))
+        return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
 
     def save(self, path: Path) -> None:
         import faiss
