@@ -228,39 +228,58 @@ def _followed_by_glance(lines: list[_Line], i: int, end: int) -> bool:
 
 
 def _find_article_heads(lines, toc, start, end, warnings) -> list[tuple[int, str, int]]:
-    """[(number, title, line index)] of the Top-5 article headings, in order."""
+    """[(number, title, line index)] of the Top-5 article headings, in order.
+
+    A candidate for heading n is a line numbered n whose title matches CONTENTS, or any
+    line matching the CONTENTS title closely; one followed by "At a glance" is preferred,
+    so a list item that happens to repeat a title does not end the article early.
+    """
     heads: list[tuple[int, str, int]] = []
     n, cursor = 1, start
     while True:
-        found = None
         expected = toc.get(n)
+        best, best_rank = None, 0
         for i in range(cursor, end):
-            plain = lines[i].plain
-            m = _NUMBERED.match(plain)
-            if m and int(m["n"]) == n:
-                title = m["title"]
-                joined = f"{title} {lines[i + 1].plain}".strip() if i + 1 < end else title
-                if expected and _similar(joined, expected) > _similar(title, expected) + 0.05 and \
-                        not _GLANCE.match(lines[i + 1].plain):
-                    title = joined
-                if (expected and _similar(title, expected) >= 0.75) or _followed_by_glance(lines, i, end):
-                    if expected and _similar(title, expected) < 0.75:
-                        warnings.append(f"article {n}: heading {title!r} differs from CONTENTS {expected!r}")
-                    found = (n, title, i)
-                    break
-            elif expected and plain and _similar(plain, expected) >= 0.9 and _followed_by_glance(lines, i, end):
-                found = (n, plain, i)
+            title = _candidate_title(lines, i, end, n, expected)
+            if title is None:
+                continue
+            glance = _followed_by_glance(lines, i, end)
+            matches = bool(expected) and _similar(title, expected) >= 0.75
+            rank = 2 * glance + matches
+            if rank > best_rank:
+                best, best_rank = (n, title, i), rank
+            if rank == 3 or (rank == 2 and not expected):
                 break
-        if not found:
+        if best and expected and _similar(best[1], expected) < 0.75:
+            warnings.append(f"article {n}: heading {best[1]!r} differs from CONTENTS {expected!r}")
+        if not best:
             if expected:
                 warnings.append(f"article {n} ({expected!r}) listed in CONTENTS but not found in the body")
             if n > max(toc, default=0):
                 break
             n += 1
             continue
-        heads.append(found)
-        cursor, n = found[2] + 1, n + 1
+        heads.append(best)
+        cursor, n = best[2] + 1, n + 1
     return heads
+
+
+def _candidate_title(lines, i: int, end: int, n: int, expected: str | None) -> str | None:
+    """The heading title if line i could be article n's heading, else None."""
+    plain = lines[i].plain
+    m = _NUMBERED.match(plain)
+    if m and int(m["n"]) == n:
+        title = m["title"]
+        if expected and i + 1 < end and not _GLANCE.match(lines[i + 1].plain):
+            joined = f"{title} {lines[i + 1].plain}".strip()  # a title wrapped onto a second line
+            if _similar(joined, expected) > _similar(title, expected) + 0.05:
+                title = joined
+        if (expected and _similar(title, expected) >= 0.75) or _followed_by_glance(lines, i, end):
+            return title
+        return None
+    if expected and plain and _similar(plain, expected) >= 0.9 and _followed_by_glance(lines, i, end):
+        return plain
+    return None
 
 
 def _label_of(plain: str):
