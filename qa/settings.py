@@ -47,11 +47,11 @@ class Settings:
     """Multiplier for passages of the part a question asks for (e.g. a MERICS comment)."""
     per_section: int = 3
     """At most this many passages of one section in a result list, so one article can't crowd out the rest."""
-    abstain_below: float = 0.35
-    """Abstain when the best passage's cosine similarity to the question is below this and
-    too few of the question's distinctive words occur in it (see `abstain_coverage`)."""
-    abstain_coverage: float = 0.5
-    """Share of the question's distinctive (high-idf) words the best passage must contain."""
+    abstain_below: float = 0.30
+    """Decline when no passage's cosine similarity to the question reaches this."""
+    abstain_coverage: float = 0.25
+    """Also decline when the top passages hold less than this share of the question's
+    distinctive (high-idf) words and their similarity is under abstain_below + 0.1."""
     max_question_chars: int = 2000
     """Longer questions are refused with a message rather than silently truncated."""
     max_upload_bytes: int = 2_000_000
