@@ -93,13 +93,27 @@ def main(argv=None) -> int:
             import scale
             t = time.perf_counter()
 
+            previous = results["parts"].get("scale", {})
+
+            def merged(partial: dict, complete: bool) -> dict:
+                # Sizes (and the tiled index) not measured this time keep their earlier figures,
+                # each with its own date, so `--sizes 100` does not drop the 1,000-issue row.
+                for d in partial.get("sizes", {}).values():
+                    d.setdefault("measured", now())
+                if "tiled" in partial:
+                    partial["tiled"].setdefault("measured", now())
+                sizes_all = {**previous.get("sizes", {}), **partial.get("sizes", {})}
+                out = {**previous, **partial, "sizes": sizes_all, "measured": now(), "command": command,
+                       "seconds": time.perf_counter() - t, "complete": complete}
+                if "tiled" not in partial and "tiled" in previous:
+                    out["tiled"] = previous["tiled"]
+                return out
+
             def checkpoint(partial: dict) -> None:
-                results["parts"]["scale"] = {**partial, "measured": now(), "command": command,
-                                             "seconds": time.perf_counter() - t, "complete": False}
+                results["parts"]["scale"] = merged(partial, False)
                 _save(results, args.no_write)
 
-            results["parts"]["scale"] = {**scale.run(work, sizes, tile, checkpoint), "measured": now(),
-                                         "command": command, "seconds": time.perf_counter() - t, "complete": True}
+            results["parts"]["scale"] = merged(scale.run(work, sizes, tile, checkpoint), True)
             _save(results, args.no_write)
     finally:
         if not args.keep and not args.work:

@@ -1,8 +1,8 @@
 """Step "scale": synthetic archives of 100 and 1,000 issues (and a 10,000-issue index made
 from the 1,000-issue vectors), built and searched in their own processes.
 
-Each measurement runs in a subprocess so its peak memory is its own: the parent reads the
-child's max RSS from `os.wait4`. Run by hand:
+Each measurement runs in a subprocess so its peak memory is its own: the child reports its
+VmHWM (peak resident set) from /proc/self/status. Run by hand:
 
     python bench/scale.py worker build --corpus C --index I     # (the parent does this)
 """
@@ -33,7 +33,7 @@ from benchlib import OFFLINE_ENV, QUESTIONS, dir_size, live_generation, log, med
 # --- the parent side -------------------------------------------------------------------------
 
 def run_worker(mode: str, *args: str, timeout: float = 4 * 3600) -> dict:
-    """Run `scale.py worker MODE ARGS` in a new process; its JSON result plus wall time and max RSS."""
+    """Run `scale.py worker MODE ARGS` in a new process; its JSON result plus wall time and peak RSS."""
     fd, name = tempfile.mkstemp(prefix=f"qa-bench-{mode}-", suffix=".json")
     os.close(fd)
     out_file = Path(name)
@@ -49,8 +49,11 @@ def run_worker(mode: str, *args: str, timeout: float = 4 * 3600) -> dict:
         raise RuntimeError(f"worker {mode} failed ({p.returncode}):\n{err[-3000:]}")
     result = json.loads(out_file.read_text())
     out_file.unlink()
-    # Linux reports ru_maxrss in KiB.
-    return {**result, "wall_s": wall, "max_rss_mib": usage.ru_maxrss / 1024}
+    # The child's own VmHWM; ru_maxrss (KiB) only where /proc is missing, as it includes the
+    # parent's RSS at fork time (see _peak_rss_mib).
+    peak = result.pop("peak_rss_mib", None)
+    return {**result, "wall_s": wall, "max_rss_mib": peak if peak is not None else usage.ru_maxrss / 1024,
+            "rss_source": "VmHWM" if peak is not None else "ru_maxrss"}
 
 
 def index_breakdown(index_dir: Path) -> dict:
@@ -308,8 +311,21 @@ def worker_main(argv) -> int:
         os.environ.setdefault(k, v)
     result = {"floor": worker_floor, "build": worker_build, "add": worker_add, "serve": worker_serve,
               "tile": worker_tile}[args.mode](args)
+    result["peak_rss_mib"] = _peak_rss_mib()
     Path(args.out).write_text(json.dumps(result, default=float))
     return 0
+
+
+def _peak_rss_mib() -> float | None:
+    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's RSS at fork
+    across exec into the child's ru_maxrss, so a large parent would mask a small child."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":
