@@ -1,0 +1,499 @@
+"""The web UI: chat with cited answers, source viewer, issue library, add an issue, rebuild.
+
+    qa serve                      # http://127.0.0.1:7860/
+    from ui.app import build_app  # build_app(Assistant(...)) -> gr.Blocks
+
+The handlers below call `qa.Assistant` and nothing else; `ui.render` turns what they get
+back into escaped markup. Named API endpoints for `gradio_client` and scripts:
+`/ask`, `/search`, `/list_issues`, `/add_issue` (all JSON in, JSON out).
+
+Concurrency: questions and reads share one pool ("read", several at a time); adding an
+issue and rebuilding share another ("write", one at a time). A write builds a new index
+generation beside the live one, so questions keep using the old snapshot until the swap.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from qa import Assistant, Filters, IssueError, QuestionError, Settings  # noqa: E402
+from qa.highlight import locate  # noqa: E402
+from qa.schema import SECTION_KINDS, format_date  # noqa: E402
+from qa.store import current_generation  # noqa: E402
+
+from . import render  # noqa: E402
+
+READ = dict(concurrency_limit=8, concurrency_id="read")
+WRITE = dict(concurrency_limit=1, concurrency_id="write")
+PRIVATE = dict(api_name=False)  # UI events: not API endpoints
+KIND_CHOICES = [(render.KIND_LABELS[k], k) for k in SECTION_KINDS]
+EXAMPLES = [
+    "What are the new energy storage targets for 2027?",
+    "Which cutting-edge new materials does the basic industrial materials plan say should be actively cultivated?",
+    "What does MERICS think about the smart factory program?",
+    "Which foreign companies announced deals in China in November 2024?",
+]
+
+
+# JSON-friendly forms of the core's results (the API returns them; the chat state keeps them).
+
+def citation_dict(c) -> dict:
+    ch = c.chunk
+    return {"n": c.n, "issue_date": ch.issue_date, "issue_title": f"China Industries, {format_date(ch.issue_date)}",
+            "section_id": ch.section_id, "section": ch.section_heading, "part": ch.part_label,
+            "label": c.label(), "chunk_id": ch.id, "text": ch.text, "sentences": list(c.sentences)}
+
+
+def answer_dict(a) -> dict:
+    return {"question": a.question, "answer": a.text, "abstained": a.abstained, "notes": list(a.notes),
+            "citations": [citation_dict(c) for c in a.citations]}
+
+
+def hit_dict(h) -> dict:
+    c = h.chunk
+    return {"rank": h.rank, "score": round(h.score, 6), "issue_date": c.issue_date,
+            "issue_title": f"China Industries, {format_date(c.issue_date)}", "section_id": c.section_id,
+            "section": c.section_heading, "part": c.part_label, "chunk_id": c.id, "text": c.text}
+
+
+def make_filters(date_from: str | None, date_to: str | None, issues, kinds) -> tuple[Filters, list[str]]:
+    """UI filter values -> (Filters, notes saying what was applied). Raises QuestionError."""
+    kinds = list(kinds or [])
+    kinds_all = not kinds or set(kinds) >= set(SECTION_KINDS)
+    notes = []
+    if date_from or date_to:
+        notes.append(f"Filter: issues dated {(date_from or '…').strip()} to {(date_to or '…').strip()}")
+    if issues:
+        notes.append("Filter: only the issues of " + ", ".join(render.fmt_date(d) for d in sorted(issues)))
+    if not kinds_all:
+        notes.append("Filter: " + ", ".join(render.KIND_LABELS.get(k, k) for k in kinds) + " only")
+    filters = Filters(date_from=(date_from or "").strip() or None, date_to=(date_to or "").strip() or None,
+                      issues=tuple(issues or ()), kinds=() if kinds_all else tuple(kinds))
+    return filters, notes
+
+
+def history_of(turns: list[dict]) -> list[dict]:
+    """Earlier turns as the role/content messages `Assistant.ask` reads for follow-ups."""
+    out = []
+    for t in turns:
+        out += [{"role": "user", "content": t["question"]}, {"role": "assistant", "content": t.get("answer", "")}]
+    return out
+
+
+class Handlers:
+    """Every event of the page and every API endpoint, around one Assistant."""
+
+    def __init__(self, assistant: Assistant):
+        self.qa = assistant
+
+    # Ask --------------------------------------------------------------------------------
+
+    def ask(self, question, turns, date_from, date_to, issues, kinds):
+        """Show the question at once, then the answer and its sources."""
+        turns = list(turns or [])
+        if not kinds:
+            gr.Warning("Tick at least one section kind in the filters.")
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        if (question or "").strip():
+            yield render.chat_messages(turns, pending=question), turns, "", gr.skip(), gr.skip(), gr.skip()
+        try:
+            filters, notes = make_filters(date_from, date_to, issues, kinds)
+            answer = self.qa.ask(question, filters=filters, history=history_of(turns))
+        except QuestionError as e:
+            gr.Warning(str(e))
+            yield render.chat_messages(turns), turns, question, gr.skip(), gr.skip(), gr.skip()
+            return
+        turn = answer_dict(answer)
+        turn["notes"] = notes + turn["notes"]
+        turns.append(turn)
+        viewer = render.viewer_placeholder() if turn["citations"] else render.viewer_placeholder(
+            "No source: the archive has no answer to this question.")
+        yield (render.chat_messages(turns), turns, "", render.sources_html(turn), viewer,
+               {"turn": len(turns) - 1, "n": None})
+
+    def select_message(self, turns, evt: gr.SelectData):
+        """A click on a message: its answer's sources; on a source passage, that section."""
+        targets = render.message_targets(turns or [])
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if not isinstance(index, int) or not 0 <= index < len(targets):
+            return gr.skip(), gr.skip(), gr.skip()
+        i, n = targets[index]
+        turn = turns[i]
+        if n is None:
+            n = turn["citations"][0]["n"] if turn["citations"] else None
+        viewer = self.source_view(turn, n) if n else gr.skip()
+        return render.sources_html(turn, n), viewer, {"turn": i, "n": n}
+
+    def open_source(self, turns, current, evt: gr.EventData):
+        """A click on a source button: the whole section, cited sentences highlighted."""
+        try:
+            n = int(getattr(evt, "open", ""))
+            turn = turns[current["turn"]]
+        except (ValueError, TypeError, KeyError, IndexError):
+            return gr.skip(), gr.skip(), gr.skip()
+        return render.sources_html(turn, n), self.source_view(turn, n), {"turn": current["turn"], "n": n}
+
+    def source_view(self, turn: dict, n: int) -> str:
+        c = next((c for c in turn["citations"] if c["n"] == n), None)
+        if c is None:
+            return render.viewer_placeholder(f"The answer has no source [{n}].")
+        try:
+            issue = self.qa.get_issue(c["issue_date"])
+            section = issue.section(c["section_id"])
+        except KeyError:
+            return render.viewer_placeholder(f"{c['issue_title']} is no longer in the index (it was removed or replaced).")
+        spans = locate(section.parts, c["sentences"], c["text"], c["chunk_id"], c["part"])
+        return render.section_html(issue, section, spans, cited=c)
+
+    def clear_chat(self):
+        return [], [], render.sources_html(None), render.viewer_placeholder(), None
+
+    # Library ------------------------------------------------------------------------------
+
+    def refresh(self):
+        """Everything that lists the issues: header, library, issue pickers, admin info."""
+        issues = self.qa.list_issues()
+        choices = [(render.fmt_date(i["issue_date"]), i["issue_date"]) for i in issues]
+        return (render.md(render.status_text(issues)), render.library_html(issues), gr.Dropdown(choices=choices),
+                gr.Dropdown(choices=choices), self.index_info())
+
+    def section_choices(self, date: str):
+        issue = self.qa.get_issue(date)
+        return [(s.heading, s.id) for s in issue.sections]
+
+    def read_section(self, date, section_id) -> str:
+        try:
+            issue = self.qa.get_issue(date)
+            return render.section_html(issue, issue.section(section_id))
+        except KeyError as e:
+            return render.viewer_placeholder(str(e.args[0]) if e.args else "Not in the index.")
+
+    def open_from_library(self, evt: gr.EventData):
+        date, _, section_id = str(getattr(evt, "open", "")).partition("|")
+        try:
+            choices = self.section_choices(date)
+        except KeyError:
+            return gr.skip(), gr.skip(), render.viewer_placeholder(f"No issue dated {date} in the index.")
+        issues = [(render.fmt_date(i["issue_date"]), i["issue_date"]) for i in self.qa.list_issues()]
+        return (gr.Dropdown(choices=issues, value=date), gr.Dropdown(choices=choices, value=section_id),
+                self.read_section(date, section_id))
+
+    def choose_issue(self, date):
+        if not date:
+            return gr.Dropdown(choices=[], value=None), render.viewer_placeholder()
+        try:
+            choices = self.section_choices(date)
+        except KeyError:
+            return gr.Dropdown(choices=[], value=None), render.viewer_placeholder(f"No issue dated {date} in the index.")
+        return gr.Dropdown(choices=choices, value=choices[0][1]), self.read_section(date, choices[0][1])
+
+    # Add an issue -------------------------------------------------------------------------
+
+    def preview_upload(self, path):
+        """Parse the upload and show what it holds; nothing is written."""
+        if not path:
+            return "", gr.Button(visible=False), gr.Button(visible=False), ""
+        data, name = Path(path).read_bytes(), Path(path).name
+        try:
+            preview = self.qa.preview(data, name)
+        except IssueError as e:
+            return (render.message_html("error", f"Refused: {e}. Nothing was added; the index is unchanged."),
+                    gr.Button(visible=False), gr.Button(visible=False), "")
+        status = preview.status
+        return (render.preview_html(preview.summary(), name), gr.Button(visible=status == "new"),
+                gr.Button(visible=status == "changed"), "")
+
+    def add_upload(self, path, replace: bool, progress):
+        if not path:
+            return render.message_html("error", "Upload a file first."), gr.skip(), gr.skip()
+        data, name = Path(path).read_bytes(), Path(path).name
+        hidden = gr.Button(visible=False)
+        try:
+            preview = self.qa.preview(data, name)
+            if preview.status == "changed" and not replace:  # someone added this date since the preview
+                return (render.message_html("warn", f"Issue {render.fmt_date(preview.issue.date)} is already "
+                                            "indexed with different content. Replace it?"),
+                        hidden, gr.Button(visible=True))
+            report = self.qa.add_issue(data, name, replace=replace, progress=self._progress(progress))
+        except IssueError as e:
+            return render.message_html("error", f"Refused: {e}. The index is unchanged."), hidden, hidden
+        if preview.issue.date in report.added + report.updated:
+            headline = f"{'Replaced' if replace else 'Added'} {preview.issue.title}: it can be asked about now."
+        else:
+            headline = f"{preview.issue.title} is already indexed, unchanged."
+        return render.report_html(report.to_dict(), headline), hidden, hidden
+
+    def add_new(self, path, progress=gr.Progress()):
+        return self.add_upload(path, False, progress)
+
+    def replace_existing(self, path, progress=gr.Progress()):
+        return self.add_upload(path, True, progress)
+
+    # Admin --------------------------------------------------------------------------------
+
+    def index_info(self) -> str:
+        snap, settings = self.qa.snapshot, self.qa.settings
+        m = snap.manifest
+        return render.md(f"Index {snap.generation}, built {m.get('created', '?')} with {m.get('model', '?')}: "
+                         f"{len(snap.issues)} issues, {len(snap.chunks)} passages. Corpus folder "
+                         f"{settings.corpus_dir}, index folder {settings.index_dir}.")
+
+    def update_index(self, rebuild: bool, progress):
+        try:
+            report = self.qa.update(rebuild=rebuild, progress=self._progress(progress))
+        except (FileNotFoundError, IssueError) as e:
+            return render.message_html("error", f"Failed: {e}. The index is unchanged.")
+        return render.report_html(report.to_dict(), "Rebuilt the index." if rebuild else "Index updated.")
+
+    def rebuild(self, progress=gr.Progress()):
+        return self.update_index(True, progress)
+
+    def update(self, progress=gr.Progress()):
+        return self.update_index(False, progress)
+
+    @staticmethod
+    def _progress(progress):
+        def cb(done: int, total: int, what: str) -> None:
+            label = {"embedding": "Embedding passages", "writing the index": "Writing the index"}.get(what, what.capitalize())
+            progress((done, total) if total else None, desc=label)
+        return cb
+
+    # API endpoints (typed: gradio derives their schema from the hints) --------------------
+
+    def api_ask(self, question: str, date_from: str = "", date_to: str = "", issues: list[str] | None = None,
+                kinds: list[str] | None = None, history: list[dict] | None = None) -> dict:
+        """A cited answer: {question, answer (text with [n] markers), abstained, notes, citations}."""
+        try:
+            filters, _ = make_filters(date_from, date_to, issues, kinds)
+            return answer_dict(self.qa.ask(question, filters=filters, history=history))
+        except QuestionError as e:
+            raise gr.Error(str(e)) from None
+
+    def api_search(self, question: str, k: int = 5, date_from: str = "", date_to: str = "",
+                   issues: list[str] | None = None, kinds: list[str] | None = None) -> dict:
+        """Ranked passages: {question, notes, hits: [{rank, score, issue_date, section, part, text, ...}]}."""
+        try:
+            filters, _ = make_filters(date_from, date_to, issues, kinds)
+            result = self.qa.search(question, k=max(1, min(int(k), 50)), filters=filters)
+        except QuestionError as e:
+            raise gr.Error(str(e)) from None
+        return {"question": result.query.question, "notes": list(result.query.notes) + list(result.notes),
+                "hits": [hit_dict(h) for h in result.hits]}
+
+    def api_list_issues(self) -> list[dict]:
+        """The indexed issues, newest first, with their sections and counts."""
+        return self.qa.list_issues()
+
+    def api_add_issue(self, text: str, filename: str = "issue.md", replace: bool = False) -> dict:
+        """Add an issue given as text. status: added, replaced, unchanged, needs_replace or refused."""
+        data = (text or "").encode("utf-8")
+        try:
+            preview = self.qa.preview(data, filename)
+            if preview.status == "changed" and not replace:
+                return {"status": "needs_replace", "issue_date": preview.issue.date, "preview": preview.summary(),
+                        "message": f"Issue {preview.issue.date} is already indexed with different content; "
+                                   "send replace=true to replace it."}
+            report = self.qa.add_issue(data, filename, replace=replace)
+        except IssueError as e:
+            return {"status": "refused", "message": str(e)}
+        status = {"new": "added", "changed": "replaced", "same": "unchanged"}[preview.status]
+        return {"status": status, "issue_date": preview.issue.date, "preview": preview.summary(),
+                "report": report.to_dict(), "message": report.summary()}
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    h = Handlers(assistant)
+    with gr.Blocks(title="China Industries archive") as demo:
+        gr.Markdown("## China Industries archive assistant\n"
+                    "Cited answers from the MERICS *China Industries* newsletter. Every answer quotes the "
+                    "issues; click a source to read it in context.")
+        status = gr.Markdown(elem_id="status")
+        turns = gr.State([])
+        current = gr.State(None)
+
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chat = gr.Chatbot(label="Conversation", height=560, latex_delimiters=[],
+                                          feedback_options=None, buttons=["copy", "copy_all"], elem_id="chat",
+                                          placeholder="Ask about Chinese industrial policy as reported in "
+                                                      "China Industries. Answers cite the issues.")
+                        with gr.Row():
+                            question = gr.Textbox(show_label=False, placeholder="Your question", scale=5,
+                                                  elem_id="question", autofocus=True)
+                            ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                        gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                        with gr.Accordion("Filters", open=False, elem_id="filters"):
+                            with gr.Row():
+                                date_from = gr.Textbox(label="Issues from", placeholder="YYYY-MM-DD", elem_id="date-from")
+                                date_to = gr.Textbox(label="Issues to", placeholder="YYYY-MM-DD", elem_id="date-to")
+                            issue_pick = gr.Dropdown(label="Only these issues (none chosen: all)", multiselect=True,
+                                                     choices=[], elem_id="issue-pick")
+                            kinds = gr.CheckboxGroup(KIND_CHOICES, value=list(SECTION_KINDS), label="Section kinds",
+                                                     elem_id="kinds")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(render.sources_html(None), js_on_load=render.JS_OPEN, elem_id="sources")
+                        gr.Markdown("### Source viewer")
+                        viewer = gr.HTML(render.viewer_placeholder(), js_on_load=render.JS_SCROLL, elem_id="viewer")
+
+            with gr.Tab("Library", id="library"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        library = gr.HTML(js_on_load=render.JS_OPEN, elem_id="library")
+                    with gr.Column(scale=3):
+                        with gr.Row():
+                            lib_issue = gr.Dropdown(label="Issue", choices=[], elem_id="lib-issue")
+                            lib_section = gr.Dropdown(label="Section", choices=[], elem_id="lib-section")
+                        reader = gr.HTML(render.viewer_placeholder("Click a title in the list, or choose an issue "
+                                                                   "and a section."), js_on_load=None, elem_id="reader")
+
+            with gr.Tab("Add an issue", id="add"):
+                gr.Markdown("Upload one issue as `.md` or `.txt`. You see what was found in it before anything "
+                            "is indexed; it is saved in the corpus under a name made from its date.")
+                upload = gr.File(label="Issue file (.md or .txt)", file_types=[".md", ".txt"], type="filepath",
+                                 elem_id="upload")
+                preview = gr.HTML(js_on_load=None, elem_id="preview")
+                with gr.Row():
+                    add_btn = gr.Button("Add to the index", variant="primary", visible=False, elem_id="add-confirm")
+                    replace_btn = gr.Button("Replace the indexed issue", variant="stop", visible=False,
+                                            elem_id="add-replace")
+                add_result = gr.HTML(js_on_load=None, elem_id="add-result")
+
+            with gr.Tab("Admin", id="admin"):
+                info = gr.Markdown(elem_id="index-info")
+                gr.Markdown("Update reads `corpus/` again and re-embeds only what changed; a rebuild re-embeds "
+                            "everything. Questions keep being answered from the current index meanwhile.")
+                with gr.Row():
+                    update_btn = gr.Button("Update from the corpus folder", elem_id="update")
+                    rebuild_btn = gr.Button("Rebuild the whole index", variant="stop", elem_id="rebuild")
+                admin_result = gr.HTML(js_on_load=None, elem_id="admin-result")
+
+        listing = [status, library, issue_pick, lib_issue, info]
+        ask_io = dict(fn=h.ask, inputs=[question, turns, date_from, date_to, issue_pick, kinds],
+                      outputs=[chat, turns, question, sources, viewer, current], show_progress="minimal",
+                      **READ, **PRIVATE)
+        ask_btn.click(**ask_io)
+        question.submit(**ask_io)
+        chat.select(h.select_message, [turns], [sources, viewer, current], **READ, **PRIVATE)
+        chat.clear(h.clear_chat, None, [chat, turns, sources, viewer, current], **PRIVATE)
+        sources.click(h.open_source, [turns, current], [sources, viewer, current], **READ, **PRIVATE)
+
+        library.click(h.open_from_library, None, [lib_issue, lib_section, reader], **READ, **PRIVATE)
+        lib_issue.input(h.choose_issue, lib_issue, [lib_section, reader], **READ, **PRIVATE)
+        lib_section.input(h.read_section, [lib_issue, lib_section], reader, **READ, **PRIVATE)
+
+        upload.upload(h.preview_upload, upload, [preview, add_btn, replace_btn, add_result], **READ, **PRIVATE)
+        upload.clear(lambda: ("", gr.Button(visible=False), gr.Button(visible=False), ""), None,
+                     [preview, add_btn, replace_btn, add_result], **PRIVATE)
+        for btn, fn in ((add_btn, h.add_new), (replace_btn, h.replace_existing)):
+            btn.click(fn, upload, [add_result, add_btn, replace_btn], **WRITE, **PRIVATE).then(
+                h.refresh, None, listing, **READ, **PRIVATE)
+        update_btn.click(h.update, None, admin_result, **WRITE, **PRIVATE).then(h.refresh, None, listing, **PRIVATE)
+        rebuild_btn.click(h.rebuild, None, admin_result, **WRITE, **PRIVATE).then(h.refresh, None, listing, **PRIVATE)
+        demo.load(h.refresh, None, listing, **PRIVATE)
+
+        gr.api(h.api_ask, api_name="ask", **READ)
+        gr.api(h.api_search, api_name="search", **READ)
+        gr.api(h.api_list_issues, api_name="list_issues", **READ)
+        gr.api(h.api_add_issue, api_name="add_issue", **WRITE)
+    return demo
+
+
+def launch(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: int | None = 7860,
+           auth: list[tuple[str, str]] | None = None, **kwargs):
+    """Queue and launch with the app's limits and look; kwargs go to `Blocks.launch`."""
+    demo.queue(default_concurrency_limit=4, max_size=512)
+    return demo.launch(server_name=host, server_port=port, auth=auth, max_file_size=settings.max_upload_bytes,
+                       css=render.CSS, theme=gr.themes.Default(), ssr_mode=False, share=False, quiet=True,
+                       footer_links=["api"], **kwargs)
+
+
+def load_auth(auth_file: str | None) -> list[tuple[str, str]] | None:
+    """Logins from a file of user:password lines, else from $QA_AUTH ("user:password"), else None."""
+    if auth_file:
+        lines = Path(auth_file).read_text(encoding="utf-8").splitlines()
+        where = auth_file
+    elif os.environ.get("QA_AUTH"):
+        lines, where = [os.environ["QA_AUTH"]], "QA_AUTH"
+    else:
+        return None
+    pairs = []
+    for no, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        user, sep, password = line.strip().partition(":")
+        if not sep or not user or not password:
+            raise ValueError(f"{where}, line {no}: expected user:password")
+        pairs.append((user, password))
+    if not pairs:
+        raise ValueError(f"{where}: no user:password line")
+    return pairs
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether `host:port` can be listened on now (checked before the model is loaded)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None) -> int:
+    """`qa serve`: build the index if there is none, then serve the UI until interrupted."""
+    try:
+        auth = load_auth(auth_file)
+    except (OSError, ValueError) as e:
+        print(f"error: logins: {e}", file=sys.stderr)
+        return 2
+    if not is_loopback(host) and not auth:
+        print(f"warning: listening on {host} without a login: anyone who can reach this machine can use "
+              "the assistant and add issues. Set QA_AUTH=user:password or pass --auth-file.", file=sys.stderr, flush=True)
+    if not port_free(host, port):
+        print(f"error: cannot listen on {host}:{port}: the port is in use or the address is not this machine's; "
+              "choose another with --port / --host", file=sys.stderr)
+        return 1
+    print(f"Loading the embedding model ({settings.model}); this takes a few seconds…", flush=True)
+    assistant = Assistant(settings)
+    assistant.embedder
+    if current_generation(Path(settings.index_dir)) is None:
+        print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir}…", flush=True)
+        from qa.cli import _progress_bar
+        report = assistant.update(progress=_progress_bar())
+        print(report.summary(), flush=True)
+        for r in report.refused:
+            print(f"  refused: {r}", file=sys.stderr)
+    print(render.status_text(assistant.list_issues()), flush=True)
+    demo = build_app(assistant)
+    try:
+        launch(demo, settings, host=host, port=port, auth=auth, prevent_thread_lock=True)
+    except OSError as e:
+        print(f"error: cannot listen on {host}:{port} ({e}); choose another with --port", file=sys.stderr)
+        return 1
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Serving the China Industries assistant on http://{shown}:{port}/"
+          + (" (login required)" if auth else "") + "  — Ctrl+C to stop", flush=True)
+    demo.block_thread()
+    return 0
