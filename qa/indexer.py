@@ -22,6 +22,10 @@ from .schema import Chunk, Issue, IssueError
 from .settings import Settings
 from .store import IndexMissing, load_snapshot, publish, read_manifest, write_generation, writer_lock
 
+class EmptyCorpus(ValueError):
+    """Nothing in the corpus can be indexed; the live index is kept."""
+
+
 # progress(done, total, what)
 Progress = Callable[[int, int, str], None]
 
@@ -131,10 +135,17 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
                 fresh.append(issue)
                 report.warnings.extend(f"{issue.source}: {w}" for w in issue.warnings)
 
-        old_dates = set(old.issues) if old else set()
-        report.removed = sorted(old_dates - set(issues))
+        if not issues:
+            raise EmptyCorpus(f"{settings.corpus_dir}: no issue could be indexed (no readable .md or .txt issue); "
+                              "the index was left as it was" + "".join(f"\n  refused: {r}" for r in report.refused))
+        # Classify against the previous manifest even on a full rebuild, so the report stays true.
+        before = manifest["issues"] if manifest else {}
+        report.removed = sorted(set(before) - set(issues))
         for d in sorted(issues):
-            (report.unchanged if d in kept_chunks else report.updated if d in old_dates else report.added).append(d)
+            if d in kept_chunks or (d in before and before[d]["sha256"] == issues[d].sha256):
+                report.unchanged.append(d)
+            else:
+                (report.updated if d in before else report.added).append(d)
 
         if old and not report.changed:
             report.chunks_total = len(old.chunks)

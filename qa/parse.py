@@ -80,6 +80,8 @@ def decode_issue(data: bytes, name: str) -> str:
         raise IssueError(f"{name}: not an issue file (expected .md or .txt)")
     if not data.strip():
         raise IssueError(f"{name}: the file is empty")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise IssueError(f"{name}: the file is UTF-16 text, not UTF-8; save it as UTF-8")
     if b"\x00" in data[:65536]:
         raise IssueError(f"{name}: this is a binary file, not a text issue")
     try:
@@ -112,7 +114,10 @@ def parse_issue(text: str, source: str = "<text>", sha256: str = "") -> Issue:
 
     toc_titles, body_start = _read_contents(lines)
     boiler = _first(lines, lambda ln: bool(_BOILERPLATE.match(ln.plain)), body_start) or len(lines)
-    noteworthy = _first(lines, lambda ln: bool(_NOTEWORTHY.match(ln.plain)), body_start, boiler)
+    # NOTEWORTHY follows the articles: a CONTENTS entry of that name (no page number) must not end them.
+    first_glance = _first(lines, lambda ln: bool(_GLANCE.match(ln.plain)), body_start, boiler)
+    noteworthy = _first(lines, lambda ln: bool(_NOTEWORTHY.match(ln.plain)),
+                        body_start if first_glance is None else first_glance, boiler)
     articles_end = noteworthy if noteworthy is not None else boiler
 
     sections: list[Section] = []
@@ -326,7 +331,7 @@ def _parse_article(n: int, title: str, lines: list[_Line], issue_date: dt.date, 
     issuers: tuple[str, ...] = ()
     if doc_lines:
         policy_title, policy_zh = _split_policy_title(doc_lines.get(DOCUMENT, ""))
-        issuers = tuple(x.strip() for x in re.split(r"[,;]|\band\b", doc_lines.get("issuers", "")) if x.strip())
+        issuers = _split_issuers(doc_lines.get("issuers", ""))
         raw_date = doc_lines.get("date", "")
         parsed = parse_date(raw_date)
         if raw_date and not parsed:
@@ -345,6 +350,17 @@ def _parse_article(n: int, title: str, lines: list[_Line], issue_date: dt.date, 
         warnings.append(f"article {n}: no 'At a glance' summary")
     return Section(id=str(n), kind=ARTICLE, number=n, title=clean_inline(title), parts=tuple(parts),
                    policy_title=policy_title, policy_title_zh=policy_zh, issuers=issuers, policy_date=policy_date)
+
+
+def _split_issuers(text: str) -> tuple[str, ...]:
+    """'MIIT, MOF and NDB' -> 3 bodies; 'Ministry of Industry and Information Technology' -> 1."""
+    out: list[str] = []
+    for piece in (x.strip() for x in re.split(r"[,;]", text) if x.strip()):
+        parts = [x.strip() for x in re.split(r"\s+(?:and|&)\s+", piece)]
+        # Split on "and" only between acronyms: inside a ministry's full name it is part of the name.
+        out.extend(parts if len(parts) > 1 and all(re.fullmatch(r"[A-Z][A-Za-z]{1,9}", x) and
+                                                   sum(c.isupper() for c in x) >= 2 for x in parts) else [piece])
+    return tuple(out)
 
 
 def _split_policy_title(text: str) -> tuple[str | None, str | None]:

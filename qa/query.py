@@ -111,8 +111,11 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
 
     windows, labels, spans = _windows(q, today)
     latest = bool(_LATEST.search(q))
-    if latest and dates:
-        notes.append(f"Searched the latest issue only ({format_date(max(dates))})")
+    f = filters or Filters()
+    eligible = [d for d in dates or () if (not f.issues or d in f.issues) and (not f.date_from or d >= f.date_from)
+                and (not f.date_to or d <= f.date_to)]
+    if latest and eligible:
+        notes.append(f"Searched the latest issue only ({format_date(max(eligible))})")
     elif windows:
         notes.append(f"Searched material from {' and '.join(labels)} only")
     outside = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q))

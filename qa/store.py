@@ -165,6 +165,16 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], vecto
     folder = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = folder.with_name(folder.name + ".tmp")
     (tmp / "issues").mkdir(parents=True)
+    try:
+        _write_files(tmp, manifest, chunks, vectors, issues)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.rename(tmp, folder)
+    return folder
+
+
+def _write_files(tmp: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, issues: list[Issue]) -> None:
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
@@ -178,8 +188,6 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], vecto
     # The manifest goes last: a folder without one is never loaded.
     (tmp / "manifest.json").write_text(json.dumps({**manifest, "format": FORMAT}, indent=1))
     _fsync_tree(tmp)
-    os.rename(tmp, folder)
-    return folder
 
 
 def publish(index_dir: Path, folder: Path) -> None:

@@ -159,10 +159,6 @@ def test_removed_issue_is_dropped_without_embedding(workspace, embedder, monkeyp
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: qa/indexer.py update_index -> qa/store.py write_generation -> qa/lexical.py Lexicon.build([]) "
-    "crashes in bm25s with ValueError('max() arg is an empty sequence') when the corpus has no issues "
-    "left (and on a first `qa index` of an empty corpus); a gen-*.tmp folder is left behind"))
 def test_removing_every_issue(workspace, embedder):
     """Expected: an empty but loadable index (every issue reported removed), or a clear refusal
     that names the empty corpus and leaves the old index live."""
@@ -222,10 +218,6 @@ def test_full_rebuild_reasons(tmp_path, settings_base, embedder, monkeypatch):
     assert load_snapshot(small.index_dir).manifest["model"] == other_embedder.name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: qa/indexer.py update_index: a full rebuild (--rebuild, model or chunking change) drops the old "
-    "snapshot before comparing, so its report calls every issue 'added' and never lists removed ones: "
-    "a file deleted since the last index is not reported as removed"))
 def test_full_rebuild_still_reports_what_changed(tmp_path, settings_base, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

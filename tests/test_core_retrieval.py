@@ -84,10 +84,6 @@ def test_the_latest_issue_within_filters(assistant):
     assert {h.chunk.issue_date for h in result.hits} == {"2023-12-06"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: qa/query.py interpret() writes the 'Searched the latest issue only (...)' note from all indexed "
-    "issue dates, ignoring the filters, so with issues 2022-10-05 and 2023-12-06 selected the note says "
-    "'4 December 2024' while retrieve.allowed_rows really searched 6 December 2023"))
 def test_the_latest_issue_note_names_the_issue_searched(assistant):
     result = assistant.search("What did the latest issue say about robots?", k=5,
                               filters=Filters(issues=("2022-10-05", "2023-12-06")))

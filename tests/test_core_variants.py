@@ -160,11 +160,6 @@ def test_contents_without_page_numbers(originals):
     assert structure(parse_issue(text, "plain-contents.md")) == structure(originals["2022-10-05"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: qa/parse.py _read_contents/_find_article_heads: with CONTENTS entries lacking dot leaders and "
-    "page numbers and no 'MERICS TOP 5' heading in the body, the CONTENTS lines themselves are taken as "
-    "the article headings and its 'NOTEWORTHY' line as the end of the articles: five empty articles, "
-    "all article text silently lost"))
 def test_contents_without_page_numbers_and_no_top5_heading(originals):
     text = edit(contents_without_page_numbers(issue_text("2022-10-05")), "MERICS TOP 5\n\n1. Basic", "1. Basic")
     assert structure(parse_issue(text, "plain-contents-no-top5.md")) == structure(originals["2022-10-05"])
@@ -175,9 +170,6 @@ def test_windows_line_ends_and_byte_order_mark(originals):
     assert structure(parse_issue_bytes(data, "crlf.txt")) == structure(originals["2022-10-05"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: qa/parse.py _parse_article splits the issuing bodies on the word 'and', so a full ministry "
-    "name 'Ministry of Industry and Information Technology' becomes two issuers"))
 def test_issuer_names_containing_and():
     text = edit(issue_text("2024-12-04"), "**Issuing body:** MIIT\n\n**Date:** November 6, 2024",
                 "**Issuing body:** Ministry of Industry and Information Technology\n\n**Date:** November 6, 2024")
