@@ -40,6 +40,9 @@ def test_ask(client):
     # Filters narrow the search: corporate news only can't cite the Top-5 article.
     only_news = client.predict(question=ENERGY, kinds=["corporate_news"], api_name="/ask")
     assert all(c["section"] == "Corporate news" for c in only_news["citations"])
+    one_issue = client.predict(question="What are the key targets of the plan?", issues=["2022-10-05"],
+                               api_name="/ask")
+    assert one_issue["citations"] and all(c["issue_date"] == "2022-10-05" for c in one_issue["citations"])
     older = client.predict(question=ENERGY, date_to="2023-12-31", api_name="/ask")
     assert all(c["issue_date"] <= "2023-12-31" for c in older["citations"])
 

@@ -28,7 +28,7 @@ TIMEOUT = 30_000
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api  # a test dependency: missing, the tests fail rather than skip
     executable = shutil.which("chromium")
     if not executable:
         pytest.fail("Debian's chromium is not installed (make chromium)")
@@ -139,6 +139,10 @@ def test_answer_with_sources_and_source_viewer(page, assistant):
     page.page.wait_for_selector("#viewer mark")
     assert "2. Fully charged" in page.page.inner_text("#viewer")
     assert "What are the new energy storage targets" in page.page.inner_text("#sources")
+
+    # Multi-turn: a follow-up is read with the question before it.
+    page.ask("And what did it pay?")
+    assert "follow-up" in page.page.locator("#chat .message-row").last.inner_text()
 
 
 def test_no_answer_and_filters(page):
