@@ -16,7 +16,7 @@ def _settings(args) -> Settings:
                          model=getattr(args, "model", None))
 
 
-def _progress_bar():
+def progress_bar():
     from tqdm import tqdm
     bars: dict[str, tqdm] = {}
 
@@ -36,7 +36,7 @@ def cmd_index(args) -> int:
     from .assistant import Assistant
     from .indexer import update_index
     settings = _settings(args)
-    report = update_index(settings, Assistant(settings).embedder, rebuild=args.rebuild, progress=_progress_bar())
+    report = update_index(settings, Assistant(settings).embedder, rebuild=args.rebuild, progress=progress_bar())
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

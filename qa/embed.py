@@ -60,9 +60,9 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # Several encoder batches per call: sentence-transformers sorts each call's texts by
-        # length, so bigger calls pad less; small enough to keep the progress bar moving.
-        step = self.batch_size * 4
+        # One encoder batch per locked call: a question arriving during an index update waits
+        # for at most one batch, and the progress bar moves after each.
+        step = self.batch_size
         for start in range(0, len(texts), step):
             batch = list(texts[start:start + step])
             with self._lock:

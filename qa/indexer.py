@@ -210,4 +210,6 @@ def _embed(embedder: Embedder, chunks: list[Chunk], progress: Progress | None) -
 
     if not chunks:
         return np.zeros((0, embedder.dim), np.float32)
+    if progress:
+        progress(0, len(chunks), "embedding")  # the bar appears before the first batch is done
     return embedder.embed([c.embed_text for c in chunks], progress=step)

@@ -480,8 +480,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_fi
     assistant.embedder
     if current_generation(Path(settings.index_dir)) is None:
         print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir}…", flush=True)
-        from qa.cli import _progress_bar
-        report = assistant.update(progress=_progress_bar())
+        from qa.cli import progress_bar
+        report = assistant.update(progress=progress_bar())
         print(report.summary(), flush=True)
         for r in report.refused:
             print(f"  refused: {r}", file=sys.stderr)
