@@ -48,7 +48,8 @@ _LABELS = [
     ("issuers", r"issuing\s+bod(?:y|ies)|issued\s+by|issuers?"),
     ("date", r"date(?:\s+of\s+issue)?|issued\s+on|published"),
 ]
-_LABEL = re.compile(r"^(?:" + "|".join(f"(?P<{k if k not in ('issuers', 'date') else k}_>{p})" if False else f"({p})" for _, p in _LABELS) + r")\s*[:：]\s*(?P<rest>.*)$", re.I)
+# One group per label, in _LABELS order: _label_of finds which one matched.
+_LABEL = re.compile(r"^(?:" + "|".join(f"({p})" for _, p in _LABELS) + r")\s*[:：]\s*(?P<rest>.*)$", re.I)
 _PART_NAMES = {AT_A_GLANCE: "At a glance", COMMENT: "MERICS comment", EXPLAINER: "Explainer",
                EXHIBIT: "Exhibit", DOCUMENT: "Policy document"}
 
