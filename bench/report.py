@@ -48,14 +48,17 @@ def render(results: dict) -> str:
             "other engineers' test runs, so absolute times are noisy; every figure is paired with a baseline measured "
             "in the same process at the same time, and the ratios are what to compare across runs. Build figures are "
             "also given in CPU time (process CPU seconds), which contention disturbs much less than wall time.",
-            f"- Code: commit {m.get('commit', '?')}" + (" with uncommitted changes in qa/" if m.get("qa_dirty") else ""),
+            f"- Code at the start of the last run: commit {m.get('commit', '?')}"
+            + (" with uncommitted changes in qa/" if m.get("qa_dirty") else ""),
             ""]
     for name in ("quality", "speed", "scale"):
         if name in parts:
             took = parts[name].get("seconds")
             done = "" if parts[name].get("complete", True) else " — **incomplete: the run stopped before this step ended**"
-            out.append(f"- {name}: measured {parts[name]['measured']} by `{parts[name]['command']}`"
-                       + (f" (took {took / 60:.0f} min)" if took else "") + done)
+            at = f" at commit {parts[name]['commit']}" if parts[name].get("commit") else ""
+            out.append(f"- {name}: measured {parts[name]['measured']}{at} by `{parts[name]['command']}`"
+                       + (f" (took {took / 60:.0f} min)" if took and took >= 120 else f" (took {took:.0f} s)" if took else "")
+                       + done)
     out.append("")
     out += _targets(parts)
     if "quality" in parts:

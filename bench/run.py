@@ -81,13 +81,14 @@ def main(argv=None) -> int:
                 t = time.perf_counter()
                 results["parts"]["quality"] = {**quality.run(assistant, embedder, questions),
                                                "measured": now(), "command": command,
-                                               "seconds": time.perf_counter() - t}
+                                               "seconds": time.perf_counter() - t, "commit": _commit()}
                 _save(results, args.no_write)
             if "speed" in steps:
                 import speed
                 t = time.perf_counter()
                 results["parts"]["speed"] = {**speed.run(assistant, embedder, settings, questions, work, args.quick),
-                                             "measured": now(), "command": command, "seconds": time.perf_counter() - t}
+                                             "measured": now(), "command": command, "seconds": time.perf_counter() - t,
+                                             "commit": _commit()}
                 _save(results, args.no_write)
         if "scale" in steps:
             import scale
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
                     partial["tiled"].setdefault("measured", now())
                 sizes_all = {**previous.get("sizes", {}), **partial.get("sizes", {})}
                 out = {**previous, **partial, "sizes": sizes_all, "measured": now(), "command": command,
-                       "seconds": time.perf_counter() - t, "complete": complete}
+                       "seconds": time.perf_counter() - t, "complete": complete, "commit": _commit()}
                 if "tiled" not in partial and "tiled" in previous:
                     out["tiled"] = previous["tiled"]
                 return out
@@ -127,6 +128,20 @@ def main(argv=None) -> int:
         log(f"wrote {RESULTS_MD.relative_to(HERE.parent)} and {RESULTS_JSON.relative_to(HERE.parent)} "
             f"in {time.perf_counter() - t_all:.0f} s")
     return 0
+
+
+def _commit() -> str:
+    """HEAD, marked when qa/ has uncommitted changes: parts measured at different times may
+    have run different code (others commit to qa/ while a long run goes on)."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "qa"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head + ("+uncommitted qa/ changes" if dirty else "")
+    except Exception:  # noqa: BLE001 - informative only
+        return "?"
 
 
 def _save(results: dict, no_write: bool) -> None:
