@@ -288,7 +288,8 @@ def _scale(sc: dict) -> list[str]:
     for n, d in sorted(sc["sizes"].items(), key=lambda x: int(x[0])):
         b = d["build"]
         parts = ", ".join(f"{k} {v:.1f}" for k, v in d["index"]["parts_mib"].items())
-        out.append(f"- {int(n):,} issues: {d['checked_files']} files checked, "
+        when = f" (measured {d['measured']})" if d.get("measured") else ""
+        out.append(f"- {int(n):,} issues{when}: {d['checked_files']} files checked, "
                    f"{len(d['parse_problems'])} did not parse back as written; build refused {len(b['refused'])} files "
                    f"and gave {b['warnings']} warnings; corpus {d['corpus_mib']:.1f} MiB; index parts (MiB): {parts}; "
                    f"model load {b['model_load_s']:.1f} s (not in the build time); raw encoder measured on "
