@@ -14,7 +14,7 @@ import numpy as np
 from .embed import Embedder
 from .lexical import tokenize
 from .query import Query
-from .schema import Chunk, Hit
+from .schema import Hit
 from .settings import Settings
 from .store import Snapshot
 
@@ -35,23 +35,21 @@ class SearchResult:
 def allowed_rows(snap: Snapshot, query: Query) -> tuple[np.ndarray, list[str]]:
     """Boolean mask of the chunks the filters and the question's date window allow."""
     f = query.filters
-    n = len(snap.chunks)
-    mask = np.ones(n, dtype=bool)
+    mask = np.ones(len(snap.chunks), dtype=bool)
     if f.issues:
-        mask &= np.fromiter((c.issue_date in f.issues for c in snap.chunks), bool, n)
+        mask &= np.isin(snap.row_issue, list(f.issues))
     if f.date_from:
-        mask &= np.fromiter((c.issue_date >= f.date_from for c in snap.chunks), bool, n)
+        mask &= snap.row_issue >= f.date_from
     if f.date_to:
-        mask &= np.fromiter((c.issue_date <= f.date_to for c in snap.chunks), bool, n)
+        mask &= snap.row_issue <= f.date_to
     if f.kinds:
-        mask &= np.fromiter((c.section_kind in f.kinds for c in snap.chunks), bool, n)
+        mask &= np.isin(snap.row_kind, list(f.kinds))
     notes: list[str] = []
-    if query.latest and snap.issues:
-        latest = max(d for d in snap.issues if mask[snap.rows_by_issue[d]].any()) if mask.any() else None
-        if latest:
-            mask &= np.fromiter((c.issue_date == latest for c in snap.chunks), bool, n)
+    if query.latest:
+        if mask.any():
+            mask &= snap.row_issue == max(np.unique(snap.row_issue[mask]))
     elif query.windows:
-        narrowed = mask & np.fromiter((_in_windows(c, snap, query.windows) for c in snap.chunks), bool, n)
+        narrowed = mask & np.logical_or.reduce([_window_mask(snap, w) for w in query.windows])
         if narrowed.any():
             mask = narrowed
         else:
@@ -59,22 +57,17 @@ def allowed_rows(snap: Snapshot, query: Query) -> tuple[np.ndarray, list[str]]:
     return mask, notes
 
 
-def _in_windows(c: Chunk, snap: Snapshot, windows) -> bool:
-    return any(_in_window(c, snap, w) for w in windows)
-
-
-def _in_window(c: Chunk, snap: Snapshot, window: tuple[str, str, bool]) -> bool:
+def _window_mask(snap: Snapshot, window: tuple[str, str, bool]) -> np.ndarray:
+    """Rows in the window: by issue date; unless the window names an issue, also by the
+    item/policy date, or (undated passages) by the issue's reporting period."""
     a, b, issue_only = window
-    if a <= c.issue_date <= b:
-        return True
+    m = (snap.row_issue >= a) & (snap.row_issue <= b)
     if issue_only:
-        return False
-    if any(a <= d <= b for d in c.dates):
-        return True
-    issue = snap.issues.get(c.issue_date)
-    return bool(issue and issue.period_start and issue.period_end
-                and issue.period_start <= b and a <= issue.period_end
-                and not c.dates)  # a dated item outside the window stays out
+        return m
+    dated = snap.row_date != ""
+    m |= dated & (snap.row_date >= a) & (snap.row_date <= b)
+    m |= ~dated & (snap.row_period_start != "") & (snap.row_period_start <= b) & (snap.row_period_end >= a)
+    return m
 
 
 def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings, k: int | None = None) -> SearchResult:
@@ -107,7 +100,8 @@ def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings,
     order = sorted(fused, key=lambda r: -fused[r])
     if len(query.windows) > 1:
         # A question about several periods gets the best passage of each period first.
-        firsts = [next((r for r in order if _in_window(snap.chunks[r], snap, w)), None) for w in query.windows]
+        masks = [_window_mask(snap, w) for w in query.windows]
+        firsts = [next((r for r in order if m[r]), None) for m in masks]
         firsts = list(dict.fromkeys(r for r in firsts if r is not None))
         order = firsts + [r for r in order if r not in firsts]
     hits: list[Hit] = []
