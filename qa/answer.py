@@ -133,7 +133,7 @@ class ExtractiveAnswerer:
                 group += 1
                 continue
             lead_group = None
-            if "policy document" not in c.context.lower() and _has_continued_list(c):
+            if _has_continued_list(c):
                 lead = c.context.split(" — ")[-1].split(". ", 1)[-1]
                 units.append(_Unit(hi, lead, "lead", group))
                 lead_group = group

@@ -106,28 +106,31 @@ def _is_bullet(u: str) -> bool:
     return u.startswith("- ") or bool(re.match(r"^\d{1,2}[.)] ", u))
 
 
-def enforce_limit(chunks: list[Chunk], count_model: Counter, limit: int) -> list[Chunk]:
+def enforce_limit(chunks: list[Chunk], count_model: Counter, limit: int,
+                  oversize: list[str] | None = None) -> list[Chunk]:
     """Split any chunk whose embedded text exceeds the model's `limit` word pieces.
 
     Halves by sentence until every piece fits; a single sentence over the limit is kept
-    whole (and truncated by the model) rather than cut mid-sentence: none exists in practice,
-    and the indexer reports it.
+    whole (and truncated by the model) rather than cut mid-sentence. Its id is appended to
+    `oversize`, so the caller can report it without counting every chunk again.
     """
     out: list[Chunk] = []
     for c in chunks:
-        out.extend(_fit(c, count_model, limit))
+        out.extend(_fit(c, count_model, limit, oversize))
     return out
 
 
-def _fit(c: Chunk, count_model: Counter, limit: int) -> list[Chunk]:
+def _fit(c: Chunk, count_model: Counter, limit: int, oversize: list[str] | None) -> list[Chunk]:
     if count_model(c.embed_text) <= limit:
         return [c]
     units = [s for u in _units(c.text) for s in ([u] if _is_bullet(u) else split_sentences(u))]
     if len(units) < 2:
+        if oversize is not None:
+            oversize.append(c.id)
         return [c]
     mid = len(units) // 2
     halves = ("\n".join(units[:mid]), "\n".join(units[mid:]))
     out = []
     for k, text in enumerate(halves):
-        out.extend(_fit(replace(c, id=f"{c.id}.{k}", text=text), count_model, limit))
+        out.extend(_fit(replace(c, id=f"{c.id}.{k}", text=text), count_model, limit, oversize))
     return out

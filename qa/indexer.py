@@ -156,12 +156,12 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         # Chunk the new and changed issues; reuse any vector whose exact text was embedded before.
         cache = {_key(c): i for i, c in enumerate(old.chunks)} if old else {}
         new_chunks: list[Chunk] = []
+        oversize: list[str] = []
         for issue in fresh:
             new_chunks.extend(enforce_limit(chunk_issue(issue, settings.chunk_tokens),
-                                            embedder.count_tokens, embedder.max_tokens))
-        for c in new_chunks:
-            if embedder.count_tokens(c.embed_text) > embedder.max_tokens:
-                report.warnings.append(f"{c.id}: a single sentence longer than the model reads; its end is not embedded")
+                                            embedder.count_tokens, embedder.max_tokens, oversize))
+        report.warnings.extend(f"{cid}: a single sentence longer than the model reads; its end is not embedded"
+                               for cid in oversize)
         todo = [c for c in new_chunks if _key(c) not in cache]
         vectors_new = _embed(embedder, todo, progress)
         report.chunks_embedded = len(todo)

@@ -193,6 +193,8 @@ def _read_contents(lines: list[_Line]) -> tuple[dict[int, str], int]:
     tops = [i for i in range(first_glance) if _TOP5.match(lines[i].plain)]
     contents = _first(lines, lambda ln: ln.plain.lower().rstrip(":") in ("contents", "content", "table of contents"),
                       0, first_glance)
+    # Without a TOP 5 heading the body search starts right after CONTENTS: its entries may look
+    # like headings, but _find_article_heads prefers the line an "At a glance" follows.
     body_start = tops[-1] + 1 if tops else (contents + 1 if contents is not None else 0)
     titles: dict[int, str] = {}
     if contents is not None:
@@ -204,12 +206,6 @@ def _read_contents(lines: list[_Line]) -> tuple[dict[int, str], int]:
                 titles[int(m["n"])] = m["title"]
             if _NOTEWORTHY.match(title.rstrip(". ")) and titles:
                 break
-        if not tops and titles:
-            # No TOP 5 heading in the body: it starts after the CONTENTS entries.
-            body_start = max(i for i in range(contents, first_glance)
-                             if _NUMBERED.match((_TOC_ENTRY.match(lines[i].plain) or {"title": lines[i].plain})["title"])
-                             and _TOC_ENTRY.match(lines[i].plain)) + 1 if any(
-                _TOC_ENTRY.match(lines[i].plain) for i in range(contents, first_glance)) else contents + 1
     return titles, body_start
 
 
