@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.evaluate import KS, Outcome, matches, summarize
+from qa.evaluate import KS, Scored, matches, question_issues, summarize
 from qa.schema import Chunk
 
 METRICS = [f"recall@{k}" for k in KS] + ["mrr@10"]
@@ -131,7 +131,7 @@ class BM25Retriever:
         return [self.chunks[int(i)] for i, s in zip(docs[0], scores[0]) if s > 0]
 
 
-def score(retrieve, questions: list[dict]) -> tuple[dict, list[Outcome]]:
+def score(retrieve, questions: list[dict]) -> tuple[dict, list[Scored]]:
     """Recall@k and MRR@10 of `retrieve(question) -> [Chunk] (best first)` on answerable questions."""
     outcomes = []
     for q in questions:
@@ -139,8 +139,9 @@ def score(retrieve, questions: list[dict]) -> tuple[dict, list[Outcome]]:
             continue
         top = retrieve(q["question"])[:10]
         found = [next((r for r, c in enumerate(top, 1) if matches(c, g)), None) for g in q["gold"]]
-        outcomes.append(Outcome(id=q["id"], kind=q.get("kind", "other"), question=q["question"], answerable=True,
-                                found_at=found, abstained=False, top=[c.id for c in top[:5]]))
+        outcomes.append(Scored(id=q["id"], kind=q.get("kind", "other"), question=q["question"],
+                               issues=question_issues(q), answerable=True, found_at=found,
+                               outcome="answered", top=[c.id for c in top[:5]]))
     s = summarize(outcomes)["overall"]
     return {m: s[m] for m in METRICS} | {"questions": s["answerable"]}, outcomes
 

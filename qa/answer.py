@@ -15,7 +15,7 @@ from typing import Protocol
 
 from .lexical import tokenize
 from .retrieve import SearchResult
-from .schema import DOCUMENT, ITEM, Answer, Citation, Hit
+from .schema import DOCUMENT, ITEM, Answer, Citation, Hit, Outcome
 from .settings import Settings
 from .store import Snapshot
 from .text import split_sentences
@@ -95,10 +95,10 @@ class ExtractiveAnswerer:
         query, hits = result.query, result.hits
         notes = tuple(query.notes) + tuple(result.notes)
         if should_abstain(result, snap, settings):
-            return Answer(question=query.question, text=NO_ANSWER, abstained=True, hits=tuple(hits), notes=notes)
+            return Answer(question=query.question, text=NO_ANSWER, outcome=Outcome.NOT_FOUND, hits=tuple(hits), notes=notes)
         units = self._units(hits[:self.passages])
         if not units:
-            return Answer(question=query.question, text=NO_ANSWER, abstained=True, hits=tuple(hits), notes=notes)
+            return Answer(question=query.question, text=NO_ANSWER, outcome=Outcome.NOT_FOUND, hits=tuple(hits), notes=notes)
         lex = snap.lexicon
         weights = {t: lex.idf(t) for t in set(tokenize(query.focus))}
         total = sum(weights.values()) or 1.0
@@ -204,5 +204,5 @@ def _render(question: str, hits: list[Hit], chosen: list[_Unit], notes: tuple[st
         out += line
     citations = tuple(Citation(n=n, chunk=hits[h].chunk, sentences=tuple(quoted.get(h, ())))
                       for h, n in sorted(numbers.items(), key=lambda x: x[1]))
-    return Answer(question=question, text=out.strip(), abstained=False, citations=citations,
+    return Answer(question=question, text=out.strip(), citations=citations,
                   hits=tuple(hits), notes=notes)

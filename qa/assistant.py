@@ -106,6 +106,10 @@ class Assistant:
         result = search(snap, self.embedder, query, self.settings, max(self.settings.k, 5))
         return self.answerer.compose(result, snap, self.settings)
 
+    def compose(self, result: SearchResult) -> Answer:
+        """The answer to a search already run (e.g. with k=10 for evaluation)."""
+        return self.answerer.compose(result, self.snapshot, self.settings)
+
     # The library -----------------------------------------------------------------------
 
     def list_issues(self) -> list[dict]:

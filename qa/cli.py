@@ -171,22 +171,50 @@ def cmd_ask(args) -> int:
 
 def cmd_eval(args) -> int:
     from .assistant import Assistant
-    from .evaluate import evaluate, failures, format_table, load_questions, summarize
+    from .evaluate import (evaluate, failures, format_leave_one_out, format_table, leave_one_out,
+                           load_questions, summarize)
     questions = load_questions(Path(args.questions), args.split)
     if args.limit:
         questions = questions[:args.limit]
-    outcomes = evaluate(Assistant(_settings(args)), questions)
+    base = Assistant(_settings(args))
+    runs = {}
+    for name, changes in _grid(args.grid or []):
+        assistant = base if not changes else Assistant(base.settings.replace(**changes), embedder=base.embedder)
+        runs[name] = evaluate(assistant, questions)
+    outcomes = runs["default"] if "default" in runs else next(iter(runs.values()))
     summary, wrong = summarize(outcomes), failures(outcomes)
+    loo = leave_one_out(runs) if args.leave_one_out or len(runs) > 1 else None
     if args.json:
-        print(json.dumps({"split": args.split, "summary": summary, "failures": wrong}, ensure_ascii=False))
+        print(json.dumps({"split": args.split, "summary": summary, "failures": wrong, "leave_one_out": loo},
+                         ensure_ascii=False))
         return 0
     print(f"{len(questions)} questions ({args.split} split) from {args.questions}\n")
     print(format_table(summary))
-    if wrong:
+    if loo:
+        print("\nLeave one issue out (each row: the questions of that issue, scored with the setting chosen "
+              "on the other issues' questions):\n")
+        print(format_leave_one_out(loo))
+    if wrong and not args.quiet:
         print(f"\n{len(wrong)} questions with a problem:")
         for w in wrong:
             print(f"  {w['id']} [{w['kind']}] {w['question']}\n      {'; '.join(w['why'])}; top: {', '.join(w['top'][:3])}")
     return 0
+
+
+def _grid(specs: list[str]) -> list[tuple[str, dict]]:
+    """["bm25_weight=0.5,0.7", "fusion=rrf,score"] -> named settings changes, their cartesian product.
+    The first value of each is also part of "default" only if it equals the setting's default."""
+    import itertools
+    axes = []
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        if not values:
+            raise SystemExit(f"error: --grid {spec!r}: expected NAME=VALUE[,VALUE...]")
+        axes.append([(key.strip(), v.strip()) for v in values.split(",")])
+    runs = [("default", {})]
+    for combo in itertools.product(*axes) if axes else []:
+        runs.append((" ".join(f"{k}={v}" for k, v in combo), dict(combo)))
+    return runs
 
 
 def cmd_serve(args) -> int:
@@ -232,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("questions", nargs="?", default="bench/questions.jsonl")
     s.add_argument("--split", default="all", choices=["all", "train", "validation"])
     s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--leave-one-out", action="store_true",
+                   help="also score each issue's questions on their own (with --grid: the setting chosen on the other issues)")
+    s.add_argument("--grid", action="append", metavar="NAME=V1,V2",
+                   help="settings to compare (repeatable; the cartesian product is run beside the default)")
+    s.add_argument("--quiet", action="store_true", help="no list of failed questions")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_eval)
 

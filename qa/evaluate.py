@@ -1,10 +1,18 @@
 """`qa eval`: retrieval, answer and abstention metrics over a gold question set.
 
 Question file, one JSON object per line:
-    {"id", "question", "kind", "split"?, "gold": [{"issue": "YYYY-MM-DD", "section": "<heading>",
-                                                  "facts": ["<verbatim phrase>"]}]}
-A gold entry is found by a hit from its issue whose text contains one of its facts, both
-normalised (quotes, markdown, white space, case). `gold: []` marks an unanswerable question.
+    {"id", "question", "kind", "split"?, "history"?: [{"role", "content"}],
+     "gold": [{"issue": "YYYY-MM-DD", "section": "<heading>", "facts": ["<verbatim phrase>"]}],
+     "closest"?: {"issue", "section"}, "missing"?: "<what the archive lacks>"}
+`gold: []` marks a question the archive does not answer; "closest" names its nearest section.
+
+The gold rule, used by every metric here and by bench/: a hit matches a gold entry when it comes
+from the gold issue and its text contains one of the entry's facts, both normalised by
+`gold_form` (markup, links, quotes, dashes and white space; case is kept).
+
+Leave-one-issue-out: a question belongs to the issues of its gold entries (or its closest
+section). For each issue, the questions of the other issues choose among candidate settings
+and the held-out issue's questions score the choice (`leave_one_out`).
 """
 
 from __future__ import annotations
@@ -14,26 +22,44 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from .schema import Chunk
+from .schema import Chunk, Outcome
 from .text import normalize
 
 KS = (1, 3, 5, 10)
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+def gold_form(text: str) -> str:
+    """The one normalisation of the gold rule: markup, links, quotes, dashes, white space."""
+    return normalize(text, fold_case=False)
 
 
 @dataclass
-class Outcome:
+class Scored:
+    """One question as the system handled it, scored against its gold entries."""
     id: str
     kind: str
     question: str
+    issues: tuple[str, ...]
+    """The issues the question is about (gold issues, or the closest section's): its folds."""
     answerable: bool
     found_at: list[int | None]
     """Per gold entry, the 1-based rank of the first hit that matches it (None: not in the top 10)."""
-    abstained: bool
+    outcome: str
+    contains: float = 0.0
+    """Share of gold entries with a fact in the answer text itself (markers removed)."""
     cites_fact: bool = False
+    """A cited passage matches a gold entry."""
     citations_in_gold: bool = False
+    """Every cited passage is from a gold section."""
     answer: str = ""
     top: list[str] = field(default_factory=list)
+
+    @property
+    def abstained(self) -> bool:
+        return self.outcome != Outcome.ANSWERED.value
 
     def recall(self, k: int) -> float:
         return sum(1 for r in self.found_at if r is not None and r <= k) / len(self.found_at)
@@ -61,11 +87,16 @@ def load_questions(path: Path, split: str | None = None) -> list[dict]:
     return out
 
 
+def question_issues(q: dict) -> tuple[str, ...]:
+    issues = [g["issue"] for g in q["gold"]] or ([q["closest"]["issue"]] if q.get("closest") else [])
+    return tuple(dict.fromkeys(issues))
+
+
 def matches(chunk: Chunk, gold: dict) -> bool:
     if chunk.issue_date != gold["issue"]:
         return False
-    text = normalize(chunk.text)
-    return any(normalize(f) in text for f in gold["facts"])
+    text = gold_form(chunk.text)
+    return any(gold_form(f) in text for f in gold["facts"])
 
 
 def in_gold_section(chunk: Chunk, golds: list[dict]) -> bool:
@@ -73,50 +104,98 @@ def in_gold_section(chunk: Chunk, golds: list[dict]) -> bool:
     return any(chunk.issue_date == g["issue"] and normalize(g["section"]) == heading for g in golds)
 
 
-def evaluate(assistant, questions: list[dict]) -> list[Outcome]:
-    outcomes = []
-    snap = assistant.snapshot
+def score_question(q: dict, hits, answer) -> Scored:
+    """Score one question from the hits of its search (top 10) and the answer composed from them."""
+    golds = q["gold"]
+    found = [next((h.rank for h in hits if matches(h.chunk, g)), None) for g in golds]
+    said = gold_form(_MARKERS.sub("", answer.text))
+    s = Scored(id=q["id"], kind=q.get("kind", "other"), question=q["question"], issues=question_issues(q),
+               answerable=bool(golds), found_at=found or [None], outcome=answer.outcome.value,
+               answer=answer.text, top=[h.chunk.id for h in hits[:5]])
+    if golds and not answer.abstained:
+        s.contains = sum(any(gold_form(f) in said for f in g["facts"]) for g in golds) / len(golds)
+        s.cites_fact = any(matches(c.chunk, g) for c in answer.citations for g in golds)
+        s.citations_in_gold = all(in_gold_section(c.chunk, golds) for c in answer.citations)
+    return s
+
+
+def evaluate(assistant, questions: list[dict]) -> list[Scored]:
+    """Run every question through search (top 10) and the answerer, with its chat history."""
+    out = []
     for q in questions:
-        result = assistant.search(q["question"], k=10)
-        answer = assistant.answerer.compose(result, snap, assistant.settings)
-        golds = q["gold"]
-        found = []
-        for g in golds:
-            found.append(next((h.rank for h in result.hits if matches(h.chunk, g)), None))
-        o = Outcome(id=q["id"], kind=q.get("kind", "other"), question=q["question"], answerable=bool(golds),
-                    found_at=found or [None], abstained=answer.abstained, answer=answer.text,
-                    top=[h.chunk.id for h in result.hits[:5]])
-        if golds and not answer.abstained:
-            o.cites_fact = any(matches(c.chunk, g) for c in answer.citations for g in golds)
-            o.citations_in_gold = all(in_gold_section(c.chunk, golds) for c in answer.citations)
-        outcomes.append(o)
-    return outcomes
+        result = assistant.search(q["question"], k=10, history=q.get("history"))
+        answer = assistant.compose(result)
+        out.append(score_question(q, result.hits, answer))
+    return out
 
 
-def summarize(outcomes: list[Outcome]) -> dict:
-    def block(group: list[Outcome]) -> dict:
-        ans = [o for o in group if o.answerable]
-        una = [o for o in group if not o.answerable]
-        answered = [o for o in ans if not o.abstained]
-        d = {"questions": len(group), "answerable": len(ans)}
-        if ans:
-            for k in KS:
-                d[f"recall@{k}"] = sum(o.recall(k) for o in ans) / len(ans)
-            d["mrr@10"] = sum(o.rr() for o in ans) / len(ans)
-            d["answer_has_fact"] = sum(o.cites_fact for o in ans) / len(ans)
-            d["citation_precision"] = (sum(o.citations_in_gold for o in answered) / len(answered)) if answered else 0.0
-            d["wrongly_declined"] = sum(o.abstained for o in ans) / len(ans)
-        if una:
-            d["declined_unanswerable"] = sum(o.abstained for o in una) / len(una)
-        return d
+def summarize_block(group: list[Scored]) -> dict:
+    ans = [o for o in group if o.answerable]
+    una = [o for o in group if not o.answerable]
+    answered = [o for o in ans if not o.abstained]
+    d: dict = {"questions": len(group), "answerable": len(ans)}
+    if ans:
+        for k in KS:
+            d[f"recall@{k}"] = sum(o.recall(k) for o in ans) / len(ans)
+        d["mrr@10"] = sum(o.rr() for o in ans) / len(ans)
+        d["answer_contains"] = sum(o.contains for o in ans) / len(ans)
+        d["answer_has_fact"] = sum(o.cites_fact for o in ans) / len(ans)
+        d["citation_precision"] = (sum(o.citations_in_gold for o in answered) / len(answered)) if answered else 0.0
+        d["wrongly_declined"] = sum(o.abstained for o in ans) / len(ans)
+    if una:
+        d["unanswerable"] = len(una)
+        d["declined_unanswerable"] = sum(o.abstained for o in una) / len(una)
+        d["not_found_unanswerable"] = sum(o.outcome == Outcome.NOT_FOUND.value for o in una) / len(una)
+    return d
 
+
+def summarize(outcomes: list[Scored]) -> dict:
     kinds = defaultdict(list)
     for o in outcomes:
         kinds[o.kind].append(o)
-    return {"overall": block(outcomes), "by_kind": {k: block(v) for k, v in sorted(kinds.items())}}
+    return {"overall": summarize_block(outcomes), "by_kind": {k: summarize_block(v) for k, v in sorted(kinds.items())}}
 
 
-def failures(outcomes: list[Outcome]) -> list[dict]:
+def objective(block: dict) -> float:
+    """One number to choose settings by, weighting what an analyst cannot forgive.
+
+    Ranking (MRR), answers that contain the answer, and unanswerable questions declined count
+    equally; an answerable question wrongly declined costs twice what it would gain, because a
+    near miss shown for an answerable question still hides a correct answer behind a warning."""
+    return (block.get("mrr@10", 0.0) + block.get("answer_contains", 0.0)
+            + block.get("declined_unanswerable", 0.0) - 2 * block.get("wrongly_declined", 0.0))
+
+
+def folds(outcomes: list[Scored]) -> list[str]:
+    return sorted({i for o in outcomes for i in o.issues})
+
+
+def leave_one_out(runs: dict[str, list[Scored]], choose: Callable[[dict], float] = objective) -> dict:
+    """For each held-out issue, pick the run (a named setting) that scores best on the other
+    issues' questions, and report how the pick does on the held-out issue's questions.
+
+    `runs`: setting name -> scored questions (the same questions in every run). With one run
+    this is simply the per-issue breakdown. Returns {"folds": [...], "held_out": block of all
+    held-out questions pooled, "in_sample": block of the run chosen on all questions}."""
+    names = list(runs)
+    first = runs[names[0]]
+    out = {"folds": []}
+    pooled: list[Scored] = []
+    for held in folds(first):
+        train_idx = [i for i, o in enumerate(first) if held not in o.issues]
+        test_idx = [i for i, o in enumerate(first) if held in o.issues]
+        pick = max(names, key=lambda n: (choose(summarize_block([runs[n][i] for i in train_idx])), -names.index(n)))
+        test = [runs[pick][i] for i in test_idx]
+        pooled += test
+        out["folds"].append({"held_out": held, "chosen": pick, "train_questions": len(train_idx),
+                             "test": summarize_block(test)})
+    best = max(names, key=lambda n: (choose(summarize_block(runs[n])), -names.index(n)))
+    out["held_out"] = summarize_block(pooled)
+    out["in_sample"] = {"chosen": best, **summarize_block(runs[best])}
+    return out
+
+
+def failures(outcomes: list[Scored]) -> list[dict]:
     out = []
     for o in outcomes:
         why = []
@@ -124,9 +203,9 @@ def failures(outcomes: list[Outcome]) -> list[dict]:
             if o.recall(5) < 1:
                 why.append("gold not in top 5" if o.recall(5) == 0 else "a gold entry missing from top 5")
             if o.abstained:
-                why.append("wrongly declined")
-            elif not o.cites_fact:
-                why.append("answer cites no gold fact")
+                why.append(f"wrongly declined ({o.outcome})")
+            elif o.contains < 1:
+                why.append("answer lacks the gold fact" + ("" if o.cites_fact else ", cites none"))
         elif not o.abstained:
             why.append("answered an unanswerable question")
         if why:
@@ -135,15 +214,19 @@ def failures(outcomes: list[Outcome]) -> list[dict]:
     return out
 
 
-COLUMNS = [("questions", "n"), ("recall@1", "R@1"), ("recall@3", "R@3"), ("recall@5", "R@5"),
-           ("recall@10", "R@10"), ("mrr@10", "MRR"), ("answer_has_fact", "ans.fact"),
-           ("citation_precision", "cit.prec"), ("wrongly_declined", "wrong.decl"),
-           ("declined_unanswerable", "unans.decl")]
+COLUMNS = [("questions", "n"), ("recall@1", "R@1"), ("recall@5", "R@5"), ("recall@10", "R@10"),
+           ("mrr@10", "MRR"), ("answer_contains", "ans.has"), ("citation_precision", "cit.prec"),
+           ("wrongly_declined", "wrong.decl"), ("declined_unanswerable", "unans.decl"),
+           ("not_found_unanswerable", "unans.nf")]
 
 
 def format_table(summary: dict) -> str:
     rows = [("overall", summary["overall"])] + list(summary["by_kind"].items())
-    head = f"{'kind':<14}" + "".join(f"{label:>11}" for _, label in COLUMNS)
+    return format_rows(rows)
+
+
+def format_rows(rows: list[tuple[str, dict]]) -> str:
+    head = f"{'':<14}" + "".join(f"{label:>11}" for _, label in COLUMNS)
     lines = [head, "-" * len(head)]
     for name, d in rows:
         cells = []
@@ -152,3 +235,14 @@ def format_table(summary: dict) -> str:
             cells.append(f"{'':>11}" if v is None else f"{v:>11d}" if isinstance(v, int) else f"{v:>11.3f}")
         lines.append(f"{name:<14}" + "".join(cells))
     return "\n".join(lines)
+
+
+def format_leave_one_out(loo: dict) -> str:
+    rows = [(f"{f['held_out']}", f["test"]) for f in loo["folds"]]
+    rows += [("held-out all", loo["held_out"]), ("in-sample", loo["in_sample"])]
+    text = format_rows(rows)
+    chosen = {f["held_out"]: f["chosen"] for f in loo["folds"]}
+    if len(set(chosen.values()) | {loo["in_sample"]["chosen"]}) > 1 or len(chosen) and loo["in_sample"]["chosen"] != "default":
+        text += "\nchosen on the other issues: " + ", ".join(f"{k} -> {v}" for k, v in chosen.items())
+        text += f"; on all issues: {loo['in_sample']['chosen']}"
+    return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 from dataclasses import dataclass, field
 
 # Section kinds, also the values of the search filter.
@@ -174,16 +175,37 @@ class Citation:
         return f"China Industries, {format_date(c.issue_date)} — {c.section_heading} — {c.part_label}"
 
 
+class Outcome(str, enum.Enum):
+    """What an answer is: the three cases a reader must be able to tell apart at a glance."""
+    ANSWERED = "answered"
+    """The cited passages say what was asked."""
+    NEAR_MISS = "near_miss"
+    """The archive has a closely related passage, cited as such, but not what was asked
+    (another year, place, company or figure): "The issues don't give X. Closest: ..."."""
+    NOT_FOUND = "not_found"
+    """Nothing in the archive answers it (or the question is not in English)."""
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
     text: str
     """The answer with [n] markers; plain text, never HTML."""
-    abstained: bool
+    outcome: Outcome = Outcome.ANSWERED
     citations: tuple[Citation, ...] = ()
     hits: tuple[Hit, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     """What the assistant assumed: date filters applied or dropped, the question it searched for."""
+    confidence: float = 0.0
+    """0..1: how strongly the quoted sentences match what was asked (similarity and the question's
+    own terms found); comparable across questions, not a probability."""
+    missing: tuple[str, ...] = ()
+    """For a near miss, what the question asks that the closest passage does not give ("2030", "EV charging piles")."""
+
+    @property
+    def abstained(self) -> bool:
+        """True unless the archive answers the question (a near miss or nothing found)."""
+        return self.outcome is not Outcome.ANSWERED
 
 
 def format_date(iso: str) -> str:

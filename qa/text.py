@@ -52,9 +52,10 @@ def strip_heading(line: str) -> str:
     return clean_inline(s).strip().rstrip("#").strip()
 
 
-def normalize(text: str) -> str:
+def normalize(text: str, fold_case: bool = True) -> str:
     """Loose form for comparing texts: cleaned, quotes and dashes straightened, lower case."""
-    s = clean_inline(text).translate(_QUOTES).lower()
+    s = clean_inline(text).translate(_QUOTES)
+    s = s.lower() if fold_case else s
     return _SPACES.sub(" ", re.sub(r"\s+", " ", s)).strip()
 
 

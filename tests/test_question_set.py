@@ -49,6 +49,8 @@ def test_shape_and_coverage():
         assert q["kind"] in KINDS, q["id"]
         assert q["split"] in ("train", "validation"), q["id"]
         assert (q["gold"] == []) == (q["kind"] in UNANSWERABLE), q["id"]
+        if not q["gold"]:
+            assert q["closest"]["issue"] and q["closest"]["section"] and q["missing"], q["id"]
         if q["kind"] == "follow_up":
             assert q["history"] and all(m["role"] in ("user", "assistant") and m["content"] for m in q["history"]), q["id"]
         if q["kind"] == "multi_issue":
