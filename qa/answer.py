@@ -1,10 +1,18 @@
 """Compose a short, cited answer from the retrieved passages, without an LLM.
 
-`Answerer.compose(result, snapshot)` is the seam for a future LLM backend: it receives
-the same passages and returns the same `Answer` (text with [n] markers + citations).
-The extractive default picks the sentences and bullets that carry the question's
-distinctive words, keeps a bullet list whole when the question asks for a list, and
-declines when the best passage neither resembles the question nor contains its words.
+`Answerer.compose(result, snapshot, settings)` is the seam for an LLM backend: it receives the
+same passages and returns the same `Answer` (text with [n] markers, citations, an outcome).
+
+The extractive default quotes whole units of the top passages — sentences, list items, or the
+lines of a policy's title/issuer/date block — chosen by what the question asks:
+  - similarity of the question to each unit (its vector was made at indexing, so nothing is
+    encoded at question time), plus the question's own words found in it;
+  - the kind of answer asked (`qa.asks.Slot`): a date, an amount, a count, a body...; a unit
+    that contains one is preferred, and for "who issued" / "when was it issued" the policy's
+    own issuer or date line;
+  - the years, figures and names the question states.
+A list question is answered with the whole list (lead-in and every item), never a spliced part.
+`qa.verdict` then decides whether the quote answers the question or is only the closest passage.
 """
 
 from __future__ import annotations
@@ -13,29 +21,30 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
+from .asks import Slot, has_evidence, supported
 from .lexical import tokenize
 from .retrieve import SearchResult
-from .schema import DOCUMENT, ITEM, Answer, Citation, Hit, Outcome
+from .schema import COMMENT, DOCUMENT, EXHIBIT, ITEM, Answer, Citation, Hit, Outcome
 from .settings import Settings
 from .store import Snapshot
-from .text import split_sentences
+from .text import is_lead_in, is_list_item
+from .verdict import Verdict, judge
 
 NO_ANSWER = ("I found nothing in the indexed China Industries issues that answers this. "
              "Try other words, or widen the filters.")
-# A list question: the answer is the bullets, not one sentence.
-_LIST_Q = re.compile(r"\b(targets?|goals?|aims?|objectives?|measures?|steps|priorit\w+|areas|include\w*|key|"
-                     r"main|list|what are|which are|plans?|tasks|requirements|points)\b", re.I)
-_BULLET = re.compile(r"^(?:- |\d{1,2}[.)] )")
-_NUMERIC_Q = re.compile(r"\b(how (many|much|big|large|high|far)|what (share|percentage|proportion|number|amount|"
-                        r"scale|size|level|rate)|percent\w*|by how)\b", re.I)
-_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|hundred|"
-                         r"thousand|million|billion|half|third|quarter|dozen|several)\b", re.I)
-
+NOT_ENGLISH = ("The China Industries issues are in English, and this question appears to be in {language}. "
+               "Ask it in English for a cited answer.")
 
 # Words of asking, not of topic: a question need not find them in the passages.
-_ASKING = frozenset(tokenize("happen happened happening report reported mention mentioned announce announced say "
-                             "discuss discussed cover covered write wrote newsletter issue issues edition anything "
-                             "something news latest recent update updates detail details summary summarize"))
+ASKING = frozenset(tokenize("happen happened happening report reported mention mentioned announce announced say "
+                            "discuss discussed cover covered write wrote newsletter issue issues edition anything "
+                            "something news latest recent update updates detail details summary summarize merics "
+                            "according view think"))
+# The policy-document block's lines, by what they state.
+_DOC_LINE = {Slot.BODY: re.compile(r"^issu", re.I), Slot.DATE: re.compile(r"^date\b", re.I),
+             Slot.TITLE: re.compile(r"^article\b", re.I)}
 
 
 class Answerer(Protocol):
@@ -43,166 +52,156 @@ class Answerer(Protocol):
 
 
 @dataclass
-class _Unit:
-    hit: int  # index into hits
+class Unit:
+    """One quotable unit of a retrieved passage, scored for the question."""
+    hit: int
+    """Index into the search hits."""
+    index: int
+    """Row in the index's unit vectors."""
     text: str
-    kind: str  # "sent" | "bullet" | "lead" | "line"
-    group: int  # units of one bullet list (lead + bullets) share a group
+    group: int
+    """Units of one list (lead-in and items) share a group; other units have their own."""
     score: float = 0.0
+    sim: float = 0.0
+    """Cosine similarity of the question and the unit."""
 
+    @property
+    def is_item(self) -> bool:
+        return is_list_item(self.text)
 
-def confidence(result: SearchResult, snap: Snapshot) -> tuple[float, float]:
-    """(best cosine, share of the question's distinctive-word weight found in the top passages)."""
-    if not result.hits:
-        return 0.0, 0.0
-    q_terms = set(tokenize(result.query.topic or result.query.focus)) - _ASKING
-    lex = snap.lexicon
-    # Words in most passages ("china", "policy") say nothing about whether this is answerable.
-    weights = {t: lex.idf(t) for t in q_terms if lex.df.get(t, 0) < 0.2 * lex.n_docs}
-    total = sum(weights.values())
-    if not total:  # a browsing question: the filters and dates chose the passages
-        return max(h.dense for h in result.hits[:3]), 1.0
-    found = set()
-    for h in result.hits[:3]:
-        found |= set(tokenize(h.chunk.embed_text))
-    return max(h.dense for h in result.hits[:3]), sum(w for t, w in weights.items() if t in found) / total
-
-
-def should_abstain(result: SearchResult, snap: Snapshot, settings: Settings) -> bool:
-    """Decline when the archive evidently lacks the answer. Tuned on the train split, where
-    similarity alone separated off-topic questions (cosine < 0.26) but not near-misses,
-    which share vocabulary with real passages; those are caught by the year and name rules."""
-    if not result.hits:
-        return True
-    dense, coverage = confidence(result, snap)
-    if dense < settings.abstain_below:
-        return True  # nothing in the archive resembles the question
-    if coverage < settings.abstain_coverage and dense < settings.abstain_below + 0.1:
-        return True  # barely similar, and the question's own words are missing too
-    top = " ".join(h.chunk.embed_text for h in result.hits[:3])
-    if any(y not in top for y in result.query.years):
-        return True  # "the 2030 target" when the passages only know 2027
-    unknown = [n for n in result.query.names if not any(t in snap.lexicon.df for t in tokenize(n))]
-    return bool(unknown) and dense < 0.7  # a name the archive never mentions ("India")
+    @property
+    def is_lead(self) -> bool:
+        return is_lead_in(self.text)
 
 
 class ExtractiveAnswerer:
-    def __init__(self, passages: int = 3, max_units: int = 3):
-        self.passages = passages
-        self.max_units = max_units
-
     def compose(self, result: SearchResult, snap: Snapshot, settings: Settings) -> Answer:
         query, hits = result.query, result.hits
         notes = tuple(query.notes) + tuple(result.notes)
-        if should_abstain(result, snap, settings):
-            return Answer(question=query.question, text=NO_ANSWER, outcome=Outcome.NOT_FOUND, hits=tuple(hits), notes=notes)
-        units = self._units(hits[:self.passages])
+        if query.asks.language != "en":
+            return Answer(question=query.question, text=NOT_ENGLISH.format(language=query.asks.language),
+                          outcome=Outcome.NOT_FOUND, hits=tuple(hits), notes=notes)
+        units = candidate_units(hits[:settings.answer.passages], snap)
         if not units:
             return Answer(question=query.question, text=NO_ANSWER, outcome=Outcome.NOT_FOUND, hits=tuple(hits), notes=notes)
-        lex = snap.lexicon
-        weights = {t: lex.idf(t) for t in set(tokenize(query.focus))}
-        total = sum(weights.values()) or 1.0
-        numbers = set(re.findall(r"\b\d[\d,.]*\b", query.focus))
-        wants_number = bool(_NUMERIC_Q.search(query.focus))
-        context = [set(tokenize(h.chunk.context)) for h in hits[:self.passages]]
+        score_units(units, result, snap, settings)
+        chosen = select_units(units, query.asks.slot, settings)
+        chosen = cover_periods(chosen, units, hits, query)
+        verdict = judge(query, chosen, hits, snap, settings)
+        if verdict.outcome is Outcome.NOT_FOUND:
+            return Answer(question=query.question, text=NO_ANSWER, outcome=Outcome.NOT_FOUND, hits=tuple(hits),
+                          notes=notes, confidence=verdict.confidence)
+        return render(query.question, hits, chosen, notes, verdict)
 
-        def score(text: str, hit: int) -> float:
-            toks = set(tokenize(text))
-            # The section title counts at half weight: it says what every sentence under it is about.
-            s = sum(w if t in toks else 0.5 * w if t in context[hit] else 0.0 for t, w in weights.items()) / total
-            s += 0.3 * sum(1 for n in numbers if n in text)
-            if wants_number and _HAS_NUMBER.search(text):
-                s += 0.15
-            return s + 0.25 / (1 + hit)  # passages ranked higher are likelier answers
 
-        for u in units:
-            u.score = score(u.text, u.hit)
-            if hits[u.hit].chunk.part_kind == DOCUMENT and query.part != DOCUMENT:
-                u.score *= 0.7  # the title block matches topic words but rarely answers the question
-        chosen = self._select(units, query.focus, score)
-        return _render(query.question, hits, chosen, notes)
-
-    def _units(self, hits: list[Hit]) -> list[_Unit]:
-        units: list[_Unit] = []
-        group = 0
-        for hi, h in enumerate(hits):
-            c = h.chunk
-            if c.part_kind in (DOCUMENT, ITEM):
-                # A news item or the policy's title/issuer/date block is quoted whole.
-                units.append(_Unit(hi, c.text, "line", group))
+def candidate_units(hits: list[Hit], snap: Snapshot) -> list[Unit]:
+    """Every unit of the top passages, in order, with list groups marked."""
+    units: list[Unit] = []
+    group = 0
+    for hi, h in enumerate(hits):
+        row = h.row if h.row >= 0 else snap.chunks.index(h.chunk)
+        start = int(snap.unit_start[row])
+        in_list = h.chunk.context.rstrip().endswith(":")  # the passage continues a list
+        group += 1
+        for j, text in enumerate(snap.chunks[row].units):
+            if is_lead_in(text) or not (is_list_item(text) and in_list):
                 group += 1
-                continue
-            lead_group = None
-            if _has_continued_list(c):
-                lead = c.context.split(" — ")[-1].split(". ", 1)[-1]
-                units.append(_Unit(hi, lead, "lead", group))
-                lead_group = group
-            for block in re.split(r"\n\s*\n", c.text):
-                lines = [ln for ln in block.split("\n") if ln.strip()]
-                if lines and all(_BULLET.match(ln) for ln in lines):
-                    g = lead_group if lead_group is not None else group
-                    units.extend(_Unit(hi, ln, "bullet", g) for ln in lines)
-                    lead_group = None
-                    group += 1
-                    continue
-                sentences = split_sentences(" ".join(lines))
-                for si, s in enumerate(sentences):
-                    is_lead = si == len(sentences) - 1 and s.rstrip().endswith(":")
-                    units.append(_Unit(hi, s, "lead" if is_lead else "sent", group))
-                if not (sentences and sentences[-1].rstrip().endswith(":")):
-                    group += 1
-            group += 1
-        return units
-
-    def _select(self, units: list[_Unit], focus: str, score) -> list[_Unit]:
-        best = max(units, key=lambda u: u.score)
-        if _LIST_Q.search(focus):
-            # A list question is answered by a whole list (lead-in + bullets) when one fits as well.
-            lists: dict[tuple[int, int], list[_Unit]] = {}
-            for u in units:
-                if u.kind in ("lead", "bullet") and u.hit <= 1:
-                    lists.setdefault((u.hit, u.group), []).append(u)
-            scored = [(score(" ".join(x.text for x in m), m[0].hit), m) for m in lists.values()
-                      if sum(x.kind == "bullet" for x in m) >= 2]
-            if scored:
-                list_score, members = max(scored, key=lambda x: x[0])
-                if list_score >= 0.9 * best.score:
-                    return members[:9]
-        chosen = [best]
-        for u in sorted(units, key=lambda u: -u.score):
-            if len(chosen) >= self.max_units or u.score < 0.6 * best.score:
-                break
-            if u is best or sum(c.hit == u.hit for c in chosen) >= 2 or u.kind == "lead":
-                continue
-            chosen.append(u)
-        return sorted(chosen, key=lambda u: (u.hit, units.index(u)))
+            in_list = is_lead_in(text) or (is_list_item(text) and in_list)
+            units.append(Unit(hi, start + j, text, group))
+    return units
 
 
-def _has_continued_list(c) -> bool:
-    """The chunk is the continuation of a bullet list whose lead-in sits in its context."""
-    return c.context.rstrip().endswith(":")
+def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, settings: Settings) -> None:
+    """Similarity + the question's words + the kind of answer asked + stated details + rank."""
+    query, hits, w = result.query, result.hits, settings.answer
+    asks = query.asks
+    sims = snap.unit_vectors[[u.index for u in units]] @ result.query_vector
+    lex = snap.lexicon
+    terms = {t: lex.idf(t) for t in set(tokenize(query.focus)) - ASKING}
+    total = sum(terms.values()) or 1.0
+    headings = [set(tokenize(f"{h.chunk.section_heading} {h.chunk.part_label}")) for h in hits]
+    for u, sim in zip(units, sims):
+        h = hits[u.hit].chunk
+        toks = set(tokenize(u.text))
+        words = sum(v if t in toks else 0.5 * v if t in headings[u.hit] else 0.0 for t, v in terms.items()) / total
+        u.sim = float(sim)
+        s = u.sim + w.words * words + w.rank / (1 + u.hit)
+        evidence = has_evidence(asks.slot, u.text)
+        if evidence:
+            s += w.evidence
+        if asks.focus and all(supported(f, toks | headings[u.hit]) for f in asks.focus):
+            s += w.evidence
+        s += w.detail * sum(d in u.text for d in asks.years + asks.figures)
+        if h.part_kind == DOCUMENT:
+            line = _DOC_LINE.get(asks.slot)
+            # The title block names every policy's issuer and date; it answers only the question that asks for those.
+            s += w.evidence if line and line.match(u.text) else -w.evidence
+        elif h.part_kind == COMMENT and query.part == COMMENT:
+            s += w.evidence / 2
+        u.score = s
 
 
-def _render(question: str, hits: list[Hit], chosen: list[_Unit], notes: tuple[str, ...]) -> Answer:
+def select_units(units: list[Unit], slot: Slot, settings: Settings) -> list[Unit]:
+    """The best unit; for a list, the whole list; else up to `max_units` close runners-up."""
+    w = settings.answer
+    best = max(units, key=lambda u: u.score)
+    members = [u for u in units if u.group == best.group and u.hit == best.hit]
+    if (best.is_item or best.is_lead) and sum(u.is_item for u in members) >= 2 and slot not in _ONE_VALUE:
+        return members[:w.max_list]
+    chosen = [best]
+    for u in sorted(units, key=lambda u: -u.score):
+        if len(chosen) >= w.max_units or u.score < w.keep_ratio * best.score:
+            break
+        if u is best or u.is_lead or sum(c.hit == u.hit for c in chosen) >= 2:
+            continue
+        chosen.append(u)
+    return sorted(chosen, key=lambda u: (u.hit, u.index))
+
+
+def cover_periods(chosen: list[Unit], units: list[Unit], hits: list[Hit], query) -> list[Unit]:
+    """A question about several years or periods ("the 2022 and 2024 plans") quotes the best
+    unit of each, when the quote so far leaves one out."""
+    wanted = [(y, y) for y in query.asks.years] if len(query.asks.years) > 1 else \
+        [(a[:4], b) for a, b, _ in query.windows] if len(query.windows) > 1 else []
+    out = list(chosen)
+    for first, last in wanted:
+        def within(u: Unit) -> bool:
+            c = hits[u.hit].chunk
+            return any(first <= d[:len(first)] and d[:len(last)] <= last for d in (c.issue_date, *c.dates)) \
+                or (first == last and first in u.text)
+        if any(within(u) for u in out):
+            continue
+        extra = [u for u in units if within(u) and not u.is_lead]
+        if extra:
+            out.append(max(extra, key=lambda u: u.score))
+    return sorted(out, key=lambda u: (u.hit, u.index))
+
+
+# Questions answered by one value: quote the unit that has it, not the list around it.
+_ONE_VALUE = (Slot.DATE, Slot.MONEY, Slot.COUNT, Slot.SHARE, Slot.BODY, Slot.TITLE)
+
+
+def render(question: str, hits: list[Hit], chosen: list[Unit], notes: tuple[str, ...], verdict: Verdict) -> Answer:
     numbers: dict[int, int] = {}
     quoted: dict[int, list[str]] = {}
-    lines: list[str] = []
+    lines: list[tuple[str, bool]] = []  # (text, starts a line of its own)
     for u in chosen:
         n = numbers.setdefault(u.hit, len(numbers) + 1)
         c = hits[u.hit].chunk
-        text = u.text
-        if c.part_kind == ITEM:
-            text = f"{c.part_label}: {text}"
-        if u.kind != "lead":
-            quoted.setdefault(u.hit, []).append(u.text)
-        lines.append(text if u.kind == "lead" else f"{text} [{n}]")
+        text = f"{c.part_label}: {u.text}" if c.part_kind == ITEM else u.text
+        own_line = u.is_item or u.is_lead or c.part_kind in (ITEM, DOCUMENT, EXHIBIT)
+        if u.is_lead:
+            lines.append((text, True))
+            continue
+        quoted.setdefault(u.hit, []).append(u.text)
+        lines.append((f"{text} [{n}]", own_line))
     out = ""
-    for i, line in enumerate(lines):
-        if i:
-            block = {"bullet", "lead", "line"}
-            out += "\n" if chosen[i].kind in block or chosen[i - 1].kind in block else " "
+    for i, (line, own) in enumerate(lines):
+        out += ("\n" if own or (i and lines[i - 1][1]) else " ") if i else ""
         out += line
+    if verdict.outcome is Outcome.NEAR_MISS:
+        out = f"{verdict.headline}\nThe closest passage says:\n{out}"
     citations = tuple(Citation(n=n, chunk=hits[h].chunk, sentences=tuple(quoted.get(h, ())))
                       for h, n in sorted(numbers.items(), key=lambda x: x[1]))
-    return Answer(question=question, text=out.strip(), citations=citations,
-                  hits=tuple(hits), notes=notes)
+    return Answer(question=question, text=out.strip(), outcome=verdict.outcome, citations=citations, hits=tuple(hits),
+                  notes=notes, confidence=verdict.confidence, missing=verdict.missing)

@@ -12,8 +12,8 @@ import re
 from dataclasses import replace
 from typing import Callable
 
-from .schema import ARTICLE, Chunk, Issue, Part, Section, format_date
-from .text import split_sentences
+from .schema import ARTICLE, DOCUMENT, EXHIBIT, ITEM, Chunk, Issue, Part, Section, format_date
+from .text import is_lead_in, is_list_item, split_sentences, split_units
 
 Counter = Callable[[str], int]
 
@@ -45,8 +45,28 @@ def chunk_section(issue: Issue, section: Section, budget: int, count: Counter = 
                 issue_date=issue.date, section_id=section.id, section_kind=section.kind,
                 section_heading=section.heading, part_kind=part.kind, part_label=part.label,
                 text=text, context=_context(issue, section, part, lead),
-                dates=tuple(d for d in (part.date or section.policy_date,) if d)))
+                dates=tuple(d for d in (part.date or section.policy_date,) if d),
+                units=quotable_units(part.kind, text)))
     return chunks
+
+
+def quotable_units(part_kind: str, text: str) -> tuple[str, ...]:
+    """The units an answer may quote: a news item whole, a title block or exhibit by line."""
+    if part_kind == ITEM:
+        return (text,)
+    return tuple(split_units(text, lines=part_kind in (DOCUMENT, EXHIBIT)))
+
+
+def unit_embed_texts(c: Chunk) -> list[str]:
+    """What the embedder reads for each unit: where it stands, and for a list item the lead-in
+    that says what the list is ("Important goals for 2027 include:" before "- Cultivate ...")."""
+    lead = c.context.split(". ", 1)[-1] if c.context.rstrip().endswith(":") else ""
+    out = []
+    for u in c.units:
+        if is_lead_in(u):
+            lead = u
+        out.append(f"{c.section_heading} — {c.part_label}. {lead + ' ' if lead and is_list_item(u) else ''}{u}")
+    return out
 
 
 def _context(issue: Issue, section: Section, part: Part, lead: str) -> str:
@@ -103,7 +123,7 @@ def _join(units: list[str]) -> str:
 
 
 def _is_bullet(u: str) -> bool:
-    return u.startswith("- ") or bool(re.match(r"^\d{1,2}[.)] ", u))
+    return is_list_item(u)
 
 
 def enforce_limit(chunks: list[Chunk], count_model: Counter, limit: int,
@@ -132,5 +152,6 @@ def _fit(c: Chunk, count_model: Counter, limit: int, oversize: list[str] | None)
     halves = ("\n".join(units[:mid]), "\n".join(units[mid:]))
     out = []
     for k, text in enumerate(halves):
-        out.extend(_fit(replace(c, id=f"{c.id}.{k}", text=text), count_model, limit, oversize))
+        piece = replace(c, id=f"{c.id}.{k}", text=text, units=quotable_units(c.part_kind, text))
+        out.extend(_fit(piece, count_model, limit, oversize))
     return out

@@ -21,9 +21,9 @@ def progress_bar():
     bars: dict[str, tqdm] = {}
 
     def progress(done: int, total: int, what: str) -> None:
-        if what != "embedding":
+        if not what.startswith("embedding"):
             return
-        bar = bars.get(what) or bars.setdefault(what, tqdm(total=total, desc="Embedding", unit="chunk",
+        bar = bars.get(what) or bars.setdefault(what, tqdm(total=total, desc=what.capitalize(), unit="text",
                                                             file=sys.stderr, leave=False))
         bar.n = done
         bar.refresh()

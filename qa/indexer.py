@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from .chunk import chunk_issue, enforce_limit
+from .chunk import chunk_issue, enforce_limit, unit_embed_texts
 from .embed import Embedder, make_embedder
 from .parse import SUFFIXES, read_issue
 from .schema import Chunk, Issue, IssueError
@@ -74,7 +74,8 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 
 
 def chunking_settings(settings: Settings, embedder: Embedder) -> dict:
-    return {"chunk_tokens": settings.chunk_tokens, "max_tokens": embedder.max_tokens, "version": 1}
+    # version 2: chunks carry their quotable units, each embedded.
+    return {"chunk_tokens": settings.chunk_tokens, "max_tokens": embedder.max_tokens, "version": 2}
 
 
 def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
@@ -180,6 +181,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
                     chunks.append(old.chunks[r])
                     rows.append(old.vectors[r])
         vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+        unit_vectors = _embed_units(embedder, chunks, old, progress)
         if progress:
             progress(1, 1, "writing the index")
         folder = write_generation(index_dir, {
@@ -187,7 +189,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "issues": {d: {"source": i.source, "sha256": i.sha256,
                            "chunks": sum(1 for c in chunks if c.issue_date == d)} for d, i in issues.items()},
-        }, chunks, vectors, list(issues.values()))
+        }, chunks, vectors, list(issues.values()), unit_vectors)
         publish(index_dir, folder)
         report.generation = folder.name
         report.chunks_total = len(chunks)
@@ -197,6 +199,32 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
 
 def _key(c: Chunk) -> str:
     return hashlib.sha1(c.embed_text.encode()).hexdigest()
+
+
+def _embed_units(embedder: Embedder, chunks: list[Chunk], old, progress: Progress | None) -> np.ndarray:
+    """One vector per quotable unit, chunk by chunk; a unit embedded before (same text read by
+    the embedder) reuses its vector, so an incremental update embeds only new sentences."""
+    texts = [t for c in chunks for t in unit_embed_texts(c)]
+    known: dict[str, np.ndarray] = {}
+    if old is not None and len(old.unit_vectors):
+        old_texts = [t for c in old.chunks for t in unit_embed_texts(c)]
+        known = dict(zip(old_texts, old.unit_vectors))
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(todo), "embedding sentences")
+
+    if todo:
+        if progress:
+            progress(0, len(todo), "embedding sentences")
+        known.update(zip(todo, embedder.embed(todo, progress=step)))
+    if not texts:
+        return np.zeros((0, embedder.dim), np.float32)
+    return np.vstack([known[t] for t in texts]).astype(np.float32)
 
 
 def _embed(embedder: Embedder, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from .asks import Asked, Slot, read_question
 from .lexical import STOPWORDS, words
 from .schema import COMMENT, CORPORATE_NEWS, DOCUMENT, POLICY_NEWS, SECTION_KINDS, format_date
 from .text import MONTH_RE, month_number
@@ -59,10 +60,8 @@ class Query:
     """Date ranges the question names, as (first, last, names an issue). A passage matches a
     range by its issue date, item or policy date, or its issue's reporting period; a range
     that names an issue ("the December 2024 issue") matches the issue date alone."""
-    names: tuple[str, ...] = ()
-    """Capitalised words after the first ("India", "Tesla"): names the answer must be about."""
-    years: tuple[str, ...] = ()
-    """Years the question mentions outside date phrases ("the 2030 target"): an answer must contain them."""
+    asks: Asked = Asked(slot=Slot.OTHER)
+    """What the question asks for: the kind of answer, and the years, figures and names it must contain."""
     latest: bool = False
     """"the latest issue": only the newest issue."""
     part: str | None = None
@@ -119,16 +118,21 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
     elif windows:
         notes.append(f"Searched material from {' and '.join(labels)} only")
     outside = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q))
-    years = tuple(dict.fromkeys(re.findall(r"\b(?:19|20)\d\d\b", outside)))
-    names = tuple(dict.fromkeys(
-        w.strip("'’").removesuffix("'s").removesuffix("’s") for w in re.findall(r"(?<=\s)[A-Z][\w'’-]{2,}", outside)
-        if not w.isupper() and w.lower() not in STOPWORDS and month_number_or_none(w) is None))
     topic = " ".join(_POLICY.sub(" ", _CORPORATE.sub(" ", _LATEST.sub(" ", outside))).split())
 
     part = DOCUMENT if _DOCUMENT.search(q) else COMMENT if _COMMENT.search(q) else None
     kind = CORPORATE_NEWS if _CORPORATE.search(q) else POLICY_NEWS if _POLICY.search(q) else None
     return Query(question=q, text=text, focus=q, topic=topic, filters=filters or Filters(), windows=tuple(windows),
-                 years=years, names=names, latest=latest, part=part, kind=kind, notes=tuple(notes))
+                 asks=_asks(q, text, spans), latest=latest, part=part, kind=kind, notes=tuple(notes))
+
+
+def _asks(q: str, text: str, spans) -> "Asked":
+    """What is asked; an elliptical follow-up ("and for 2035?") asks for what its question did."""
+    asks = read_question(q, spans)
+    if asks.slot is Slot.OTHER and text != q:
+        prior = read_question(text[len(q):].strip())
+        asks = Asked(**{**asks.__dict__, "slot": prior.slot, "focus": prior.focus, "focus_phrase": prior.focus_phrase})
+    return asks
 
 
 def _is_follow_up(q: str) -> bool:
@@ -139,6 +143,7 @@ def _is_follow_up(q: str) -> bool:
 
 
 def _month_range(year: int, m1: int, m2: int) -> tuple[str, str]:
+    year = min(max(year, 1), 9999)  # "January 0000" is a period no issue is from, not an error
     return dt.date(year, m1, 1).isoformat(), dt.date(year, m2, calendar.monthrange(year, m2)[1]).isoformat()
 
 
@@ -165,6 +170,16 @@ def _windows(q: str, today: dt.date):
                 (m.start(1) + e.start(), m.start(1) + e.end()))
     for m in re.finditer(rf"\b{_ISSUE_WORD}\s+(?:of|from|in|published in)\s+(\d{{4}})\b", q, re.I):
         add(*_month_range(int(m.group(1)), 1, 12), True, f"{m.group(1)} issues", m.span(1))
+    # A day: "on November 18, 2024", "18 Nov 2024"; "the week of ..." is that day and the six after.
+    for m in re.finditer(rf"\b(?:(?P<week>(?:the\s+)?week\s+of)\s+)?(?:(?P<m1>{MONTH_RE})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?"
+                         rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{MONTH_RE})\.?,?)\s+(?P<y>\d{{4}})\b", q, re.I):
+        try:
+            day = dt.date(int(m["y"]), month_number(m["m1"] or m["m2"]), int(m["d1"] or m["d2"]))
+        except ValueError:
+            continue
+        last = day + dt.timedelta(days=6 if m["week"] else 0)
+        add(day.isoformat(), last.isoformat(), False, ("the week of " if m["week"] else "") + format_date(day.isoformat()),
+            m.span())
     for m in re.finditer(rf"\b({MONTH_RE})\.?\s+(\d{{4}})\b", q, re.I):
         month = month_number(m.group(1))
         add(*_month_range(int(m.group(2)), month, month), False, f"{m.group(1).capitalize()} {m.group(2)}", m.span())
@@ -175,10 +190,3 @@ def _windows(q: str, today: dt.date):
         year = today.year - (0 if m.group(1).lower() == "this" else 1)
         add(*_month_range(year, 1, 12), False, str(year), m.span())
     return windows, labels, spans
-
-
-def month_number_or_none(word: str) -> int | None:
-    try:
-        return month_number(word) if re.fullmatch(MONTH_RE, word, re.I) else None
-    except KeyError:
-        return None

@@ -117,7 +117,7 @@ def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings,
         per_section[key] = per_section.get(key, 0) + 1
         chosen.append(r)
         dense = float(dense_all[r]) if dense_all[r] > -1 else float(snap.vectors[r] @ qv)
-        hits.append(Hit(chunk=c, score=fused[r], rank=len(hits) + 1, dense=dense, bm25=float(bm25_all[r])))
+        hits.append(Hit(chunk=c, score=fused[r], rank=len(hits) + 1, dense=dense, bm25=float(bm25_all[r]), row=int(r)))
         if len(hits) >= k:
             break
     return SearchResult(hits, query, tuple(notes), qv)

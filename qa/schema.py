@@ -133,6 +133,11 @@ class Chunk:
     bullet like "Cultivate three to five companies" is tied to its article's topic."""
     dates: tuple[str, ...] = ()
     """ISO dates the passage is about (news item date, policy date), for date filters."""
+    units: tuple[str, ...] = ()
+    """What an answer may quote from the passage, in order: whole sentences, whole list items,
+    or lines (a policy's title/issuer/date block, an exhibit). Each has its own vector in the
+    index, so the answer picks the sentence that says what was asked without encoding anything
+    at question time."""
 
     @property
     def embed_text(self) -> str:
@@ -143,7 +148,7 @@ class Chunk:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Chunk":
-        return cls(**{**d, "dates": tuple(d.get("dates", ()))})
+        return cls(**{**d, "dates": tuple(d.get("dates", ())), "units": tuple(d.get("units", ()))})
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,8 @@ class Hit:
     dense: float = 0.0
     """Cosine similarity of question and passage."""
     bm25: float = 0.0
+    row: int = -1
+    """The passage's row in the index it came from (its vectors and units), -1 if unknown."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,37 @@ ENV_PREFIX = "QA_"
 
 
 @dataclass(frozen=True)
+class AnswerSettings:
+    """How the extractive answerer picks what to quote, and when it declines.
+
+    Weights add to the cosine similarity of question and unit (0..1)."""
+    passages: int = 3
+    """Top passages whose units may be quoted."""
+    words: float = 0.5
+    """Weight of the share of the question's distinctive words a unit contains."""
+    rank: float = 0.2
+    """Bonus for the top passage, halved for the second, a third for the third: retrieval's judgement."""
+    evidence: float = 0.3
+    """Bonus for a unit holding the kind of answer asked (a date, an amount, the issuer line)."""
+    detail: float = 0.3
+    """Bonus per year or figure of the question that the unit states."""
+    max_units: int = 3
+    """Units quoted at most (a list is quoted whole, up to max_list items)."""
+    keep_ratio: float = 0.75
+    """Runners-up quoted only when they score this share of the best unit."""
+    max_list: int = 12
+    unrelated_below: float = 0.30
+    """Nothing found when no top passage reaches this cosine similarity: below it, the passages
+    shared no topic with the question on the train split of issue 4 (off-topic questions scored < 0.26)."""
+    unknown_name_similar: float = 0.7
+    """A question naming something the archive never mentions ("India") is not found unless a
+    passage is this similar anyway (a misspelt name on the right topic)."""
+    specific_share: float = 0.05
+    """A name in at most this share of passages is specific: the cited article must mention it.
+    Names in more ("China", "MIIT", "Beijing") are the archive's general subject."""
+
+
+@dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = Path("corpus")
     """Where the issue files (.md / .txt) live; `qa index` reads every issue here."""
@@ -47,11 +78,8 @@ class Settings:
     """Multiplier for passages of the part a question asks for (e.g. a MERICS comment)."""
     per_section: int = 3
     """At most this many passages of one section in a result list, so one article can't crowd out the rest."""
-    abstain_below: float = 0.30
-    """Decline when no passage's cosine similarity to the question reaches this."""
-    abstain_coverage: float = 0.25
-    """Also decline when the top passages hold less than this share of the question's
-    distinctive (high-idf) words and their similarity is under abstain_below + 0.1."""
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    """The answerer's weights and thresholds."""
     max_question_chars: int = 2000
     """Longer questions are refused with a message rather than silently truncated."""
     max_upload_bytes: int = 2_000_000
@@ -71,11 +99,20 @@ class Settings:
         return cls(**values)
 
     def replace(self, **changes) -> "Settings":
-        return dataclasses.replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
+        """Changed copy; "answer.words" names a field of a group."""
+        flat = {k: v for k, v in changes.items() if "." not in k}
+        out = dataclasses.replace(self, **{k: _coerce(k, v) for k, v in flat.items()})
+        for key, value in changes.items():
+            if "." in key:
+                group, name = key.split(".", 1)
+                inner = getattr(out, group)
+                out = dataclasses.replace(out, **{group: dataclasses.replace(
+                    inner, **{name: _coerce(name, value, type(inner))})})
+        return out
 
 
-def _coerce(name: str, value):
-    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+def _coerce(name: str, value, cls=None):
+    kind = {f.name: f.type for f in dataclasses.fields(cls or Settings)}[name]
     if not isinstance(value, str):
         return Path(value) if kind == "Path" else value
     if kind == "Path":

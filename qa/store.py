@@ -8,6 +8,7 @@ Layout of `index/` (documented in index/README.md):
         manifest.json       format, model, chunking settings, one entry (hash, source) per issue
         chunks.jsonl        one Chunk per line; line i is row i of the vectors
         vectors.npy         float32 (n, dim), unit rows: the source of truth for reuse
+        units.npy           float32 (u, dim): one row per quotable unit (Chunk.units), chunk by chunk
         dense.faiss         FAISS index over vectors.npy
         bm25/               bm25s files + df.json
         issues/<date>.json  the parsed Issue, for reading whole sections
@@ -34,7 +35,8 @@ import numpy as np
 from .lexical import Lexicon
 from .schema import Chunk, Issue
 
-FORMAT = 1
+# 2: units.npy (one vector per quotable sentence, list item or line).
+FORMAT = 2
 # Below this many vectors an exact search is fast enough (about 15 ms at 100k on 2 cores)
 # and needs no training; above it HNSW keeps queries in milliseconds.
 FLAT_LIMIT = 100_000
@@ -112,10 +114,15 @@ class Snapshot:
     dense: VectorIndex
     lexicon: Lexicon
     issues: dict[str, Issue]
+    unit_vectors: np.ndarray | None = None
+    """One row per Chunk.units entry, chunk by chunk; `unit_start[r]:unit_start[r + 1]` are chunk r's."""
     generation: str = ""
     rows_by_issue: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
+        self.unit_start = np.concatenate([[0], np.cumsum([len(c.units) for c in self.chunks])]).astype(np.int64)
+        if self.unit_vectors is None:
+            self.unit_vectors = np.zeros((0, self.vectors.shape[1] if self.vectors.ndim == 2 else 0), np.float32)
         if not self.rows_by_issue:
             by: dict[str, list[int]] = {}
             for i, c in enumerate(self.chunks):
@@ -173,18 +180,18 @@ def _load_generation(folder: Path) -> Snapshot:
         issues[issue.date] = issue
     return Snapshot(manifest=manifest, chunks=chunks, vectors=np.load(folder / "vectors.npy"),
                     dense=FaissIndex.load(folder / "dense.faiss"), lexicon=Lexicon.load(folder / "bm25"),
-                    issues=issues, generation=folder.name)
+                    issues=issues, unit_vectors=np.load(folder / "units.npy"), generation=folder.name)
 
 
 def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
-                     issues: list[Issue]) -> Path:
+                     issues: list[Issue], unit_vectors: np.ndarray) -> Path:
     """Write a complete generation in a new folder; CURRENT is not touched."""
     index_dir.mkdir(parents=True, exist_ok=True)
     folder = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = folder.with_name(folder.name + ".tmp")
     (tmp / "issues").mkdir(parents=True)
     try:
-        _write_files(tmp, manifest, chunks, vectors, issues)
+        _write_files(tmp, manifest, chunks, vectors, issues, unit_vectors)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -192,11 +199,13 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], vecto
     return folder
 
 
-def _write_files(tmp: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, issues: list[Issue]) -> None:
+def _write_files(tmp: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, issues: list[Issue],
+                 unit_vectors: np.ndarray) -> None:
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
     np.save(tmp / "vectors.npy", vectors.astype(np.float32))
+    np.save(tmp / "units.npy", unit_vectors.astype(np.float32))
     FaissIndex.build(vectors).save(tmp / "dense.faiss")
     (tmp / "bm25").mkdir()
     Lexicon.build([c.embed_text for c in chunks]).save(tmp / "bm25")

@@ -114,6 +114,48 @@ def split_sentences(paragraph: str) -> list[str]:
     return out
 
 
-def paragraphs(text: str) -> list[str]:
-    """Blank-line separated blocks of a part's text (bullets are one block each)."""
-    return [p.strip() for p in re.split(r"\n\s*\n|\n(?=- )", text) if p.strip()]
+# One list-item pattern for every stage: a bullet glyph or "1." / "1)" at the start of a line.
+# The parser writes every item of a part's text as "- text" or "1. text", and a nested item
+# indented by two spaces; raw issue text may use any of the glyphs.
+LIST_ITEM = re.compile(r"^\s*(?:[-•*–·▪◦]|\d{1,2}[.)])\s+")
+
+
+def is_list_item(line: str) -> bool:
+    return bool(LIST_ITEM.match(line))
+
+
+def is_nested_item(line: str) -> bool:
+    """A list item indented under another ("  - sub-item" in a part's text)."""
+    return line.startswith(("  ", "\t")) and is_list_item(line)
+
+
+def split_units(text: str, lines: bool = False) -> list[str]:
+    """A part's text -> what an answer may quote, in order: sentences of paragraphs, whole list
+    items (with their nested items), or, with `lines`, each line (a policy's title/issuer/date
+    block, an exhibit's title, legend, note and source).
+
+    A unit is never cut inside: an answer quotes whole bullets and whole sentences.
+    """
+    if lines:
+        return [ln.strip() for ln in text.split("\n") if ln.strip()]
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        prose: list[str] = []
+        for ln in (r for r in block.split("\n") if r.strip()):
+            if not is_list_item(ln):
+                prose.append(ln.strip())
+                continue
+            out.extend(split_sentences(" ".join(prose)))
+            prose = []
+            if is_nested_item(ln) and out and is_list_item(out[-1]):
+                out[-1] += "\n" + ln.rstrip()
+            else:
+                out.append(ln.strip())
+        out.extend(split_sentences(" ".join(prose)))
+    return out
+
+
+def is_lead_in(unit: str) -> bool:
+    """A sentence that introduces the list after it ("Key goals for 2027 include:")."""
+    return unit.rstrip().endswith(":") and not is_list_item(unit)
+

@@ -1,0 +1,226 @@
+"""What a question asks for: the kind of answer (a date, an amount, a body...), the thing it
+is about, and the details an answer must contain (years, figures, names).
+
+Everything here reads the question's words only; nothing is tuned to the archive. The
+answerer uses it to pick the sentence that carries the answer, and the verdict uses it to
+tell an answer from a near miss: a passage about the right plan that gives 2027 targets is
+not an answer to "the 2030 target", and revenue is not profit.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from .lexical import STOPWORDS, tokenize, words
+from .text import MONTH_RE
+
+
+class Slot(str, enum.Enum):
+    """The kind of answer a question asks for."""
+    DATE = "date"          # when, by when, deadline, what date
+    MONEY = "money"        # how much funding / investment / profit / a fine or price
+    COUNT = "count"        # how many
+    SHARE = "share"        # what share / percentage / rate
+    BODY = "body"          # who issued, which ministry or agency
+    COMPANY = "company"    # which company or firm
+    PLACE = "place"        # where, which city, province or country
+    TITLE = "title"        # the name or title of a document
+    YESNO = "yes_no"       # does / is / will ...
+    REASON = "reason"      # why
+    LIST = "list"          # which measures, what are the targets
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Asked:
+    slot: Slot
+    focus: tuple[str, ...] = ()
+    """Stems of the attribute asked about ("profit" in "What was CATL's net profit?"), when it is
+    one the issues state in known words (`_FAMILIES`): for an amount, a count, a share or a date,
+    the answer must state that attribute, not just any figure."""
+    focus_phrase: str = ""
+    """The same words as asked, for "The issues don't give ..."."""
+    years: tuple[str, ...] = ()
+    """Years the question names outside its date phrases ("the 2030 target")."""
+    figures: tuple[str, ...] = ()
+    """Other numbers the question names ("30 GW", "CNY 100 billion")."""
+    names: tuple[str, ...] = ()
+    """Proper names and acronyms after the first word ("Germany", "CATL", "Xiamen Air")."""
+    language: str = "en"
+    """"en", or the language the question appears to be in ("Chinese", "German", ...)."""
+
+
+_SLOTS: list[tuple[Slot, re.Pattern]] = [
+    (Slot.REASON, re.compile(r"^why\b|\bwhy (is|are|does|do|did|was|were|would|should|has|have)\b|\b(reason|motivation|rationale)s?\b", re.I)),
+    (Slot.DATE, re.compile(r"^(when|until when|by when)\b|\b(what|which) (date|day|month|year)\b|\bdeadlines?\b|\bwhen (is|was|will|did|does|do|are|were)\b|\bdue date\b|\btake effect\b", re.I)),
+    (Slot.SHARE, re.compile(r"\b(what|which) (share|percentage|proportion|per ?cent|rate)\b|\bhow much of\b|\bwhat per ?cent\b|\bshare of\b", re.I)),
+    (Slot.MONEY, re.compile(r"\bhow much (money|funding|capital|investment|subsid\w*|support)\b"
+                            r"|\b(price|cost|costs|fine|fines|penalt\w+|budget|funding|subsid\w+|profit|revenue|turnover|tariff|worth|valuation)\b", re.I)),
+    (Slot.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
+    (Slot.BODY, re.compile(r"^who\b|\b(which|what) (\w+ )?(ministry|ministries|agency|agencies|body|bodies|department|departments|"
+                           r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|\bissuing\b|\bwho (issued|released|published)\b", re.I)),
+    (Slot.COMPANY, re.compile(r"\b(which|what) (\w+ )?(company|companies|firm|firms|carmakers?|manufacturers?|makers?|groups?|partners?|buyers?|investors?|brands?)\b", re.I)),
+    (Slot.PLACE, re.compile(r"^where\b|\bwhere (is|are|was|were|will|do|does|did)\b|\b(which|what) (\w+ )?(city|cities|province|provinces|country|countries|region|regions|location|locations)\b", re.I)),
+    (Slot.TITLE, re.compile(r"\b(title|called|full name|official name|name of the (document|plan|policy|notice|guideline|regulation)s?)\b", re.I)),
+    (Slot.YESNO, re.compile(r"^(is|are|does|do|did|will|would|can|could|has|have|had|should|was|were|must|may)\b", re.I)),
+    (Slot.LIST, re.compile(r"\b(what|which) (are|were)\b|\b(targets|goals|measures|steps|priorities|areas|tasks|requirements|sectors|industries|categories|fields|technologies|products|examples|list)\b", re.I)),
+]
+
+# Where the attribute asked about is named: "how many X", "what is the X of", "which X were".
+_FOCUS = [
+    re.compile(r"\bhow (?:many|much) (?P<f>[\w' -]+?)(?= (?:is|are|was|were|do|does|did|will|would|has|have|had|can|could|should|in|of|for|to|by|on|at|from|with|per|under|so)\b|[?,.;]|$)", re.I),
+    re.compile(r"\b(?:what|which) (?:is|are|was|were|will be) the (?P<f>[\w' -]+?)(?= (?:of|for|in|on|that|to|by|under|from|at|behind|set|given|with|proposed|planned|announced)\b|[?,.;]|$)", re.I),
+    re.compile(r"\bwhen (?:is|was|are|were|will) the (?P<f>[\w' -]+?)(?= (?:of|for|in|on|that|to|by|under|from|at)\b|[?,.;]|$)", re.I),
+    re.compile(r"\b(?:what|which) (?P<f>(?:[\w'-]+ ){0,2}?[\w'-]+) (?=(?:is|are|was|were|do|does|did|will|would|has|have|had|can|could|should)\b)", re.I),
+    re.compile(r"\b(?P<f>take effect|come into (?:force|effect)|enter into force)\b", re.I),
+]
+
+# Words that say what kind of thing is asked rather than which: they never need support.
+_GENERIC = frozenset(tokenize(
+    "target targets goal goals plan plans policy policies measure measures thing things aim aims figure figures "
+    "number numbers amount amounts value level levels size total kind kinds type types detail details year years "
+    "time date dates day month role way ways exactly actually much many new main key overall specific current "
+    "china chinese beijing government state national country official officials issue issues newsletter merics "
+    "latest recent report mentioned said say expected planned proposed announced released set given"))
+
+# Attributes analysts ask about, each with the words that state it in the issues. A focus word
+# is supported by a passage that says any word of its family (stems).
+_FAMILIES = [
+    "fund funding financing finance subsidy subsidies investment invest capital budget allocate allocation grant "
+    "support spending spend money yuan",
+    "fine fines penalty penalties sanction sanctions punish punishment",
+    "profit profits earnings margin",
+    "revenue revenues sales turnover income",
+    "price prices cost costs pay paid worth value valuation amount sum",
+    "deadline until due submit submission",
+    "tariff tariffs duty duties levy",
+    "output production produce produced manufacture manufactured",
+    "share percent percentage proportion ratio",
+    "stake stakes ownership owned own shareholding equity",
+    "company companies firm firms enterprise enterprises player players business businesses group groups "
+    "champion champions maker makers manufacturer manufacturers",
+    "job jobs employee employees staff worker workers employment headcount",
+    "effect effective force implement implemented implementation take",
+    "export exports",
+    "capacity capacities",
+]
+_FAMILY_OF: dict[str, int] = {}
+for _i, _fam in enumerate(_FAMILIES):
+    for _s in tokenize(_fam):
+        _FAMILY_OF.setdefault(_s, _i)
+# Families that name a measured attribute (not "company", which says who).
+_ATTRIBUTE_FAMILIES = {i for i, f in enumerate(_FAMILIES) if not f.startswith(("company", "share", "export", "output", "capacity"))}
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_FIGURE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
+_NAME = re.compile(r"(?<=\s)[A-Z][\w'’&-]*(?:\s+[A-Z][\w'’&-]*)*")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_FOREIGN = {
+    "German": set("der die das und ist sind nicht welche welcher welches wie wann warum für von mit den dem des ein eine "
+                  "auf zu im bis zum zur wurde werden hat haben".split()),
+    "French": set("le la les des du est sont quels quelles quel quelle pour dans une un avec par sur qui que "
+                  "ont été au aux".split()),
+    "Spanish": set("el los las del es son cuáles cuál qué para una con por sobre quién cuando cómo han".split()),
+}
+
+
+def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
+    """What `question` asks for. `spans`: character ranges already read as date phrases
+    ("in November 2024"), whose years are a period, not a detail the answer must contain."""
+    outside = "".join(" " if any(a <= i < b for a, b in spans) else ch for i, ch in enumerate(question))
+    language = detect_language(question)
+    slot = next((s for s, rx in _SLOTS if rx.search(question)), Slot.OTHER)
+    # The attribute asked about, where the question names one the issues state in known words
+    # ("net profit", "funding", "deadline"): a figure or date of another attribute is no answer.
+    phrase = _focus_phrase(question) if slot in _MEASURED else ""
+    attributes = [w for w in re.findall(r"[\w'-]+", f"{phrase} {outside}")
+                  if _FAMILY_OF.get(_stem(w)) in _ATTRIBUTE_FAMILIES] if slot in _MEASURED else []
+    focus = tuple(dict.fromkeys(_stem(w) for w in attributes))
+    focus_phrase = " or ".join(dict.fromkeys(w.lower() for w in attributes))
+    years = tuple(dict.fromkeys(_YEAR.findall(outside)))
+    figures = tuple(dict.fromkeys(f for f in _FIGURE.findall(outside) if not _YEAR.fullmatch(f)))
+    return Asked(slot=slot, focus=focus, focus_phrase=focus_phrase if focus else "", years=years,
+                 figures=figures, names=_names(outside), language=language)
+
+
+# Kinds of answer that are a value of something: the something must be what the passage gives.
+_MEASURED = (Slot.MONEY, Slot.COUNT, Slot.DATE, Slot.SHARE)
+
+
+def _stem(word: str) -> str:
+    stems = tokenize(word)
+    return stems[0] if stems else ""
+
+
+def _focus_phrase(question: str) -> str:
+    for rx in _FOCUS:
+        m = rx.search(question)
+        if m:
+            return " ".join(w for w in m["f"].split() if w.lower() not in STOPWORDS)
+    return ""
+
+
+# Capitalised words that describe rather than name (a nationality, a language).
+_DESCRIBING = frozenset("""english chinese european american german french japanese korean indian british asian
+western eastern foreign global national international russian italian dutch swiss taiwanese""".split())
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """Capitalised words and acronyms that do not start a sentence; months, question words,
+    nationalities and languages excluded."""
+    out = []
+    text = re.sub(r"['’]s\b", " ,", text)
+    text = re.sub(r"(^|[.:;?!]\s+|[-–—]\s+)[A-Z][a-z]\w*", " ,", text)  # sentence-initial capitals
+    for m in _NAME.finditer(" " + text):
+        name = m.group().strip().rstrip("'’")
+        kept = [w for w in name.split() if w.lower() not in STOPWORDS and not re.fullmatch(MONTH_RE, w, re.I)
+                and w.lower().split("-")[0] not in _DESCRIBING]
+        if kept:
+            out.append(" ".join(kept))
+    return tuple(dict.fromkeys(out))
+
+
+def detect_language(text: str) -> str:
+    """"en", or the name of the language the question is evidently written in."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and sum(bool(_CJK.match(ch)) for ch in letters) / len(letters) > 0.3:
+        return "Chinese, Japanese or Korean"
+    ws = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]
+    if len(ws) < 3:
+        return "en"
+    english = sum(w in STOPWORDS for w in ws)
+    for name, vocab in _FOREIGN.items():
+        if sum(w in vocab for w in ws) >= max(2, english + 1):
+            return name
+    return "en"
+
+
+def supported(stem: str, tokens: set[str]) -> bool:
+    """`stem` (a question's word) is said by text with these tokens: the word, or its family."""
+    if stem in tokens:
+        return True
+    family = _FAMILY_OF.get(stem)
+    return family is not None and any(_FAMILY_OF.get(t) == family for t in tokens)
+
+
+# What an answer of each kind contains.
+_EVIDENCE = {
+    Slot.DATE: re.compile(rf"\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b|\b(?:19|20)\d\d\b|\b(?:until|by|before|from) (?:the )?(?:end|middle|beginning)\b", re.I),
+    Slot.MONEY: re.compile(r"\b(?:CNY|RMB|USD|EUR|US\$|yuan|dollars?|euros?)\b|[$€¥]\s?\d|\b\d[\d,.]*\s*(?:billion|million|trillion|bn|m)\b", re.I),
+    Slot.COUNT: re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+                           r"hundreds?|thousands?|millions?|billions?|dozens?|several|a few|half)\b", re.I),
+    Slot.SHARE: re.compile(r"\d\s*(?:%|percent|per cent)|\b(?:half|third|quarter|majority|fifth|tenth)s?\b|\bpercentage\b", re.I),
+}
+
+
+def has_evidence(slot: Slot, text: str) -> bool | None:
+    """Whether `text` contains an answer of the kind asked; None when the kind has no pattern."""
+    rx = _EVIDENCE.get(slot)
+    return bool(rx.search(text)) if rx else None
+
+
+def known_words(text: str) -> set[str]:
+    """Plain lower-case words of a text (for names, which are not stemmed away)."""
+    return set(words(text))
