@@ -61,6 +61,8 @@ class Unit:
     text: str
     group: int
     """Units of one list (lead-in and items) share a group; other units have their own."""
+    lead: str = ""
+    """For a list item, the lead-in that says what the list is ("Key goals by 2027 include:")."""
     score: float = 0.0
     sim: float = 0.0
     """Cosine similarity of the question and the unit."""
@@ -102,12 +104,14 @@ def candidate_units(hits: list[Hit], snap: Snapshot) -> list[Unit]:
         row = h.row if h.row >= 0 else snap.chunks.index(h.chunk)
         start = int(snap.unit_start[row])
         in_list = h.chunk.context.rstrip().endswith(":")  # the passage continues a list
+        lead = h.chunk.context.split(". ", 1)[-1] if in_list else ""
         group += 1
         for j, text in enumerate(snap.chunks[row].units):
             if is_lead_in(text) or not (is_list_item(text) and in_list):
                 group += 1
             in_list = is_lead_in(text) or (is_list_item(text) and in_list)
-            units.append(Unit(hi, start + j, text, group))
+            lead = text if is_lead_in(text) else lead if in_list else ""
+            units.append(Unit(hi, start + j, text, group, lead if is_list_item(text) else ""))
     return units
 
 

@@ -27,6 +27,7 @@ class Slot(str, enum.Enum):
     COMPANY = "company"    # which company or firm
     PLACE = "place"        # where, which city, province or country
     TITLE = "title"        # the name or title of a document
+    SOURCE = "source"      # where a figure or report comes from
     YESNO = "yes_no"       # does / is / will ...
     REASON = "reason"      # why
     LIST = "list"          # which measures, what are the targets
@@ -43,26 +44,38 @@ class Asked:
     focus_phrase: str = ""
     """The same words as asked, for "The issues don't give ..."."""
     years: tuple[str, ...] = ()
-    """Years the question names outside its date phrases ("the 2030 target")."""
+    """Years the question asks about, outside its date phrases ("the 2030 target", "output in 2022"),
+    which the quoted sentence must state; not a year that names a document ("the 2022 plan")."""
     figures: tuple[str, ...] = ()
     """Other numbers the question names ("30 GW", "CNY 100 billion")."""
     names: tuple[str, ...] = ()
     """Proper names and acronyms after the first word ("Germany", "CATL", "Xiamen Air")."""
+    counted: tuple[str, ...] = ()
+    """For "how many X", the stems of X: the number must count that."""
+    chinese_title: bool = False
+    """The question asks for a document's Chinese title."""
     language: str = "en"
     """"en", or the language the question appears to be in ("Chinese", "German", ...)."""
 
 
 _SLOTS: list[tuple[Slot, re.Pattern]] = [
+    (Slot.SOURCE, re.compile(r"\b(data )?sources?\b|\bwho (made|estimated|reported|compiled)\b|\bwhere do(es)? .{0,60} come from\b|"
+                             r"\baccording to (whom|which)\b|\b(which|what) (\w+ ){0,2}(outlet|newspaper|publication|media)\b", re.I)),
     (Slot.REASON, re.compile(r"^why\b|\bwhy (is|are|does|do|did|was|were|would|should|has|have)\b|\b(reason|motivation|rationale)s?\b", re.I)),
     (Slot.DATE, re.compile(r"^(when|until when|by when)\b|\b(what|which) (date|day|month|year)\b|\bdeadlines?\b|\bwhen (is|was|will|did|does|do|are|were)\b|\bdue date\b|\btake effect\b", re.I)),
     (Slot.SHARE, re.compile(r"\b(what|which) (share|percentage|proportion|per ?cent|rate)\b|\bhow much of\b|\bwhat per ?cent\b|\bshare of\b", re.I)),
-    (Slot.MONEY, re.compile(r"\bhow much (money|funding|capital|investment|subsid\w*|support)\b"
+    (Slot.MONEY, re.compile(r"\bhow much (money|funding|capital|investment|subsid\w*|support)\b|\bwhat did .{1,60}\b(pay|spend|invest)\b|\bhow much .{1,40}\b(pay|paid|spend|spent|invest|invested|investing|cost)\b"
                             r"|\b(price|cost|costs|fine|fines|penalt\w+|budget|funding|subsid\w+|profit|revenue|turnover|tariff|worth|valuation)\b", re.I)),
     (Slot.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
-    (Slot.BODY, re.compile(r"^who\b|\b(which|what) (\w+ )?(ministry|ministries|agency|agencies|body|bodies|department|departments|"
-                           r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|\bissuing\b|\bwho (issued|released|published)\b", re.I)),
-    (Slot.COMPANY, re.compile(r"\b(which|what) (\w+ )?(company|companies|firm|firms|carmakers?|manufacturers?|makers?|groups?|partners?|buyers?|investors?|brands?)\b", re.I)),
-    (Slot.PLACE, re.compile(r"^where\b|\bwhere (is|are|was|were|will|do|does|did)\b|\b(which|what) (\w+ )?(city|cities|province|provinces|country|countries|region|regions|location|locations)\b", re.I)),
+    # Who / which body, company or place: only as what the question itself asks (its first words),
+    # not "what foreign companies need to watch" inside a question about MERICS's view.
+    (Slot.BODY, re.compile(r"(?:^|,\s*)(?:\w+ )?(?:which|what) (\w+ ){0,3}(ministry|ministries|agency|agencies|body|bodies|department|departments|"
+                           r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|"
+                           r"\bissuing\b|\bwho (issued|released|published|signed|approved|drafted|is behind|are behind)\b", re.I)),
+    (Slot.COMPANY, re.compile(r"(?:^|,\s*)(?:\w+ )?(?:which|what) (\w+ ){0,3}(company|companies|firm|firms|carmakers?|manufacturers?|makers?|chipmakers?|"
+                              r"groups?|partners?|buyers?|investors?|brands?|suppliers?|operators?)\b", re.I)),
+    (Slot.PLACE, re.compile(r"^(?:\w+ )?where (is|are|was|were|will|do|does|did|would)\b|(?:^|,\s*)(?:\w+ )?(?:which|what) (\w+ ){0,3}(city|cities|province|provinces|"
+                            r"country|countries|region|regions|location|locations)\b", re.I)),
     (Slot.TITLE, re.compile(r"\b(title|called|full name|official name|name of the (document|plan|policy|notice|guideline|regulation)s?)\b", re.I)),
     (Slot.YESNO, re.compile(r"^(is|are|does|do|did|will|would|can|could|has|have|had|should|was|were|must|may)\b", re.I)),
     (Slot.LIST, re.compile(r"\b(what|which) (are|were)\b|\b(targets|goals|measures|steps|priorities|areas|tasks|requirements|sectors|industries|categories|fields|technologies|products|examples|list)\b", re.I)),
@@ -104,6 +117,10 @@ _FAMILIES = [
     "job jobs employee employees staff worker workers employment headcount",
     "effect effective force implement implemented implementation take",
     "export exports",
+    "body bodies ministry ministries agency agencies department departments authority authorities regulator "
+    "regulators commission administration",
+    "pilot pilots trial trials test tests experiment experiments",
+    "tier tiers level levels grade grades category categories class classes",
     "capacity capacities",
 ]
 _FAMILY_OF: dict[str, int] = {}
@@ -111,9 +128,14 @@ for _i, _fam in enumerate(_FAMILIES):
     for _s in tokenize(_fam):
         _FAMILY_OF.setdefault(_s, _i)
 # Families that name a measured attribute (not "company", which says who).
-_ATTRIBUTE_FAMILIES = {i for i, f in enumerate(_FAMILIES) if not f.startswith(("company", "share", "export", "output", "capacity"))}
+_ATTRIBUTE_FAMILIES = {i for i, f in enumerate(_FAMILIES)
+                       if not f.startswith(("company", "share", "export", "output", "capacity", "body", "pilot", "tier"))}
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# A year that names a document or a round rather than what is asked about: "the 2022 plan".
+_DOC_YEAR = re.compile(r"(?:19|20)\d\d(?:'s)?\s+(?:[\w-]+\s+){0,4}?(?:plans?|polic(?:y|ies)|notices?|guidelines?|editions?|rounds?|"
+                       r"issues?|regulations?|measures|documents?|lists?|drafts?|laws?|strateg(?:y|ies)|programs?|programmes?|"
+                       r"pilots?|schemes?|initiatives?|calls?|blueprints?|action plans?|opinions?|selections?|batch(?:es)?|cycles?|competitions?)\b", re.I)
 _FIGURE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
 _NAME = re.compile(r"(?<=\s)[A-Z][\w'’&-]*(?:\s+[A-Z][\w'’&-]*)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -139,10 +161,14 @@ def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
                   if _FAMILY_OF.get(_stem(w)) in _ATTRIBUTE_FAMILIES] if slot in _MEASURED else []
     focus = tuple(dict.fromkeys(_stem(w) for w in attributes))
     focus_phrase = " or ".join(dict.fromkeys(w.lower() for w in attributes))
-    years = tuple(dict.fromkeys(_YEAR.findall(outside)))
+    years = tuple(dict.fromkeys(m.group() for m in _YEAR.finditer(outside) if not _DOC_YEAR.match(outside, m.start())))
+    counted = ()
+    if slot is Slot.COUNT and (m := re.search(r"\bhow many (?P<f>(?:[^\s?,.;]+ ){0,3}?[^\s?,.;]+?)(?= (?:is|are|was|were|do|does|did|will|would|has|have|had|can|could|should|in|of|for|to|by|on|at|from|with|per|under|so)\b|[?,.;]|$)", question, re.I)):
+        counted = tuple(t for t in dict.fromkeys(tokenize(m["f"])) if t not in _GENERIC)
     figures = tuple(dict.fromkeys(f for f in _FIGURE.findall(outside) if not _YEAR.fullmatch(f)))
     return Asked(slot=slot, focus=focus, focus_phrase=focus_phrase if focus else "", years=years,
-                 figures=figures, names=_names(outside), language=language)
+                 figures=figures, names=_names(outside), counted=counted, language=language,
+                 chinese_title=slot is Slot.TITLE and bool(re.search(r"\bchinese (title|name)\b", question, re.I)))
 
 
 # Kinds of answer that are a value of something: the something must be what the passage gives.
@@ -173,6 +199,12 @@ def _names(text: str) -> tuple[str, ...]:
     out = []
     text = re.sub(r"['’]s\b", " ,", text)
     text = re.sub(r"(^|[.:;?!]\s+|[-–—]\s+)[A-Z][a-z]\w*", " ,", text)  # sentence-initial capitals
+    for m in re.finditer(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w]+(?:-[\w]+)*\b", text):  # 6G, A320, GR-1
+        ident = m.group()
+        if "-" in ident and not re.search(r"\d", ident.split("-")[-1]) and not ident.split("-")[-1].isupper():
+            ident = ident.rsplit("-", 1)[0]  # "5G-based" -> "5G"
+        if not re.fullmatch(r"\d+(?:st|nd|rd|th|s)?", ident, re.I):  # not "1990s", "5th"
+            out.append(ident)
     for m in _NAME.finditer(" " + text):
         name = m.group().strip().rstrip("'’")
         kept = [w for w in name.split() if w.lower() not in STOPWORDS and not re.fullmatch(MONTH_RE, w, re.I)
@@ -206,19 +238,53 @@ def supported(stem: str, tokens: set[str]) -> bool:
 
 
 # What an answer of each kind contains.
+_NUMBER = (r"(?<![\w-])(?!(?:19|20)\d\d\b)\d[\d,.]*(?![\w-])|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+           r"eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|half)\b")
 _EVIDENCE = {
     Slot.DATE: re.compile(rf"\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b|\b(?:19|20)\d\d\b|\b(?:until|by|before|from) (?:the )?(?:end|middle|beginning)\b", re.I),
-    Slot.MONEY: re.compile(r"\b(?:CNY|RMB|USD|EUR|US\$|yuan|dollars?|euros?)\b|[$€¥]\s?\d|\b\d[\d,.]*\s*(?:billion|million|trillion|bn|m)\b", re.I),
-    Slot.COUNT: re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-                           r"hundreds?|thousands?|millions?|billions?|dozens?|several|a few|half)\b", re.I),
+    Slot.MONEY: re.compile(r"\b(?:CNY|RMB|USD|EUR|US\$|yuan|dollars?|euros?)\b|[$€¥]\s?\d|\b\d[\d,.]*\s*(?:billion|million|trillion|bn)\b", re.I),
+    Slot.COUNT: re.compile(_NUMBER, re.I),
     Slot.SHARE: re.compile(r"\d\s*(?:%|percent|per cent)|\b(?:half|third|quarter|majority|fifth|tenth)s?\b|\bpercentage\b", re.I),
+    # A source line, a cited report "(Reuters article)", or "according to" / "data from".
+    Slot.SOURCE: re.compile(r"\bsources?\s*:|\([^()]*\b(?:article|report|notice|data|statistics|survey|release|website|statement|"
+                            r"announcement|guidelines|post|filing|database)\)|\baccording to\b|\bdata (?:from|by)\b|\bcompiled by\b|"
+                            r"\breported by\b|\b(?:Reuters|Bloomberg|Xinhua|Caixin|Yicai)\b", re.I),
 }
+_BODY_WORD = re.compile(r"\b(?:Ministry|Ministries|Commission|Administration|Council|Bureau|Office|Agency|Department|"
+                        r"Committee|Bank|Academy|Government|Congress|Court|Procuratorate)\b")
+# Acronyms of bodies that issue policy (not companies).
+BODIES = frozenset("""MIIT NDRC MOF MOFCOM SAMR CAC MOST MOT MEE NEA SASAC CNIPA MOHRSS NDB PBOC CSRC NBS NHC MOE MPS
+CAAC NMPA SPC NPC CPC CCP SAFE CBIRC NFRA MNR MWR MARA STA GAC SCIO CAICT CAS CAE EU UN WTO OECD""".split())
+_PLACES = frozenset("""beijing shanghai tianjin chongqing hebei shanxi liaoning jilin heilongjiang jiangsu zhejiang anhui fujian
+jiangxi shandong henan hubei hunan guangdong hainan sichuan guizhou yunnan shaanxi gansu qinghai taiwan inner mongolia guangxi
+tibet ningxia xinjiang hong kong macau macao shenzhen guangzhou wuhan chengdu hangzhou nanjing suzhou xiamen xi'an xian
+qingdao dalian shenyang harbin changsha zhengzhou hefei jinan fuzhou kunming ningbo wuxi dongguan foshan tianjin huadu fuling
+germany france italy japan korea india russia brazil thailand vietnam indonesia malaysia singapore europe america asia africa
+uk britain usa mexico hungary spain poland netherlands sweden australia canada turkey""".split())
+# A capitalised word that is a name: not the first word of a sentence, unless an acronym, one
+# of several capitalised words, or set off by a comma ("Gallup, the polling group, ...").
+_TITLES = frozenset("dr mr mrs ms prof president premier minister director chairman ceo".split())
+_CAPITAL = re.compile(r"(?<![.;?!]\s)(?<!^)\b[A-Z][\w&'’-]*|\b[A-Z][A-Z0-9]+\b|\b[A-Z][\w&'’-]*(?=,|\s+[A-Z])")
 
 
-def has_evidence(slot: Slot, text: str) -> bool | None:
-    """Whether `text` contains an answer of the kind asked; None when the kind has no pattern."""
+def has_evidence(slot: Slot, text: str, given: tuple[str, ...] = ()) -> bool | None:
+    """Whether `text` contains an answer of the kind asked; None when the kind has no test.
+    `given`: names the question itself states, which are not an answer ("Besides SAMR, who...")."""
     rx = _EVIDENCE.get(slot)
-    return bool(rx.search(text)) if rx else None
+    if rx:
+        return bool(rx.search(text))
+    if slot not in (Slot.BODY, Slot.COMPANY, Slot.PLACE):
+        return None
+    said = {w.lower() for n in given for w in re.findall(r"[\w'-]+", n)}
+    names = [m.group().rstrip("'’").removesuffix("'s").removesuffix("’s") for m in _CAPITAL.finditer(text)]
+    names = [n for n in names if n.lower() not in said and n.lower() not in STOPWORDS and n.lower() not in _TITLES
+             and not re.fullmatch(MONTH_RE, n, re.I) and n.lower() != "china"]
+    if slot is Slot.PLACE:
+        return any(n.lower() in _PLACES for n in names)
+    if slot is Slot.BODY:
+        return any(n in BODIES or _BODY_WORD.match(n) for n in names)
+    return any(n not in BODIES and not _BODY_WORD.match(n) and n.lower() not in _PLACES
+               and n.lower().split("-")[0] not in _DESCRIBING for n in names)
 
 
 def known_words(text: str) -> set[str]:

@@ -86,6 +86,9 @@ _CORPORATE = re.compile(r"\b(corporate news|company news|business news|which com
 _POLICY = re.compile(r"\bpolicy news\b", re.I)
 _LATEST = re.compile(r"\b(latest|most recent|newest|current|last|recent)\s+(issue|edition|newsletter|report)\b", re.I)
 _ISSUE_WORD = r"(?:issue|issues|edition|editions|newsletter|report)"
+# Days of a month that "early", "late" ... cover (None: to the month's end); a day of overlap each side.
+_MONTH_PART = {"early": (1, 11), "beginning of": (1, 11), "start of": (1, 11), "mid": (9, 22), "late": (19, None),
+               "end of": (19, None), "first half of": (1, 16), "second half of": (14, None)}
 _PHASE = {"early": (1, 4), "mid": (5, 8), "late": (9, 12), "end of": (10, 12), "beginning of": (1, 3),
           "spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11), "winter": (1, 2)}
 
@@ -180,6 +183,13 @@ def _windows(q: str, today: dt.date):
         last = day + dt.timedelta(days=6 if m["week"] else 0)
         add(day.isoformat(), last.isoformat(), False, ("the week of " if m["week"] else "") + format_date(day.isoformat()),
             m.span())
+    # Part of a month: "early October 2024", "at the end of October 2024", "mid-November 2023".
+    for m in re.finditer(rf"\b(early|mid|late|end of|beginning of|start of|first half of|second half of)[\s-]+(?:the\s+month\s+of\s+)?({MONTH_RE})\.?\s+(\d{{4}})\b", q, re.I):
+        year, month = int(m.group(3)), month_number(m.group(2))
+        a, b = _month_range(year, month, month)
+        first, last = _MONTH_PART[m.group(1).lower()]
+        add(f"{a[:8]}{first:02d}", b if last is None else f"{a[:8]}{last:02d}", False,
+            f"{m.group(1).lower()} {m.group(2).capitalize()} {year}", m.span())
     for m in re.finditer(rf"\b({MONTH_RE})\.?\s+(\d{{4}})\b", q, re.I):
         month = month_number(m.group(1))
         add(*_month_range(int(m.group(2)), month, month), False, f"{m.group(1).capitalize()} {m.group(2)}", m.span())

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 from .asks import Slot, has_evidence, supported
 from .lexical import tokenize
-from .schema import ITEM, Hit, Outcome
+from .schema import DOCUMENT, ITEM, Hit, Outcome
 from .settings import Settings
 from .store import Snapshot
 
-_WHAT = {Slot.DATE: "a date", Slot.MONEY: "an amount", Slot.COUNT: "a number", Slot.SHARE: "a share or percentage"}
+_WHAT = {Slot.DATE: "a date", Slot.MONEY: "an amount", Slot.COUNT: "a number", Slot.SHARE: "a share or percentage",
+         Slot.BODY: "which body", Slot.COMPANY: "which company", Slot.PLACE: "which place", Slot.SOURCE: "a source"}
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -39,33 +41,77 @@ class Verdict:
 
 
 def judge(query, chosen, hits: list[Hit], snap: Snapshot, settings: Settings) -> Verdict:
-    """The outcome for `chosen` units (of `hits`) as the answer to `query`."""
-    asks = query.asks
-    sim = max((u.sim for u in chosen), default=0.0)
+    """The outcome for `chosen` units (of `hits`) as the answer to `query`: answered when a quoted
+    unit, read where it stands, gives what is asked; else a near miss naming what is missing."""
     similar = max((h.dense for h in hits[:settings.answer.passages]), default=0.0)
     if not chosen or similar < settings.answer.unrelated_below:
         return Verdict(Outcome.NOT_FOUND, confidence=round(max(similar, 0.0) / 2, 3))
-    cited = {u.hit for u in chosen}
-    quoted = " ".join(u.text for u in chosen)
-    around = " ".join(f"{hits[i].chunk.context} {hits[i].chunk.part_label}" for i in cited)
-    scope = " ".join(_scope(hits[i], snap) for i in cited)
-    quoted_tokens = set(tokenize(f"{quoted} {around}"))
-
-    missing: list[str] = []
-    missing += [f"anything for {y}" for y in asks.years if y not in f"{quoted} {around}"]
-    missing += [f"the figure {f}" for f in asks.figures if f not in scope]
-    unknown, absent = _names(asks.names, scope, snap, settings)
+    unknown, _ = _names(query.asks.names, "", snap, settings)
     if unknown and similar < settings.answer.unknown_name_similar:
-        return Verdict(Outcome.NOT_FOUND, tuple(unknown), confidence=round(similar / 2, 3))
+        return Verdict(Outcome.NOT_FOUND, tuple(f"anything on {n}" for n in unknown), round(similar / 2, 3))
+    ranked = sorted(chosen, key=lambda u: -u.score)
+    verdicts = [(u, _check(query.asks, u, hits[u.hit], snap, settings)) for u in ranked]
+    unit, missing = next(((u, m) for u, m in verdicts if not m), verdicts[0])
+    confidence = max(0.0, min(1.0, unit.sim)) * (0.5 if missing else 1.0)
+    return Verdict(Outcome.NEAR_MISS if missing else Outcome.ANSWERED, tuple(dict.fromkeys(missing)), round(confidence, 3))
+
+
+def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str]:
+    """What the question asks or states that this unit, read where it stands, does not give.
+
+    Where it stands: its article's heading and part, its list's lead-in, a news item's date, and
+    for an article the policy's title block; not the issue's date, which says when MERICS wrote,
+    not what year a figure is for."""
+    c = hit.chunk
+    where = f"{c.section_heading} {c.part_label} {unit.lead} {_title_block(hit, snap)}"
+    said = f"{unit.text} {where}"
+    tokens = set(tokenize(said))
+    missing = [f"anything for {y}" for y in asks.years if y not in f"{unit.text} {unit.lead} {c.part_label}"]
+    missing += [f"the figure {f}" for f in asks.figures if f not in said]
+    _, absent = _names(asks.names, said, snap, settings)
     missing += [f"anything on {n}" for n in absent]
-    if asks.slot in _WHAT:
-        if not any(has_evidence(asks.slot, u.text) for u in chosen):
-            missing.append(_WHAT[asks.slot])
-        elif asks.focus and not any(supported(f, quoted_tokens) for f in asks.focus):
-            missing.append(f"the {asks.focus_phrase}")
-    confidence = max(0.0, min(1.0, sim)) * (0.5 if missing else 1.0)
-    return Verdict(Outcome.NEAR_MISS if missing else Outcome.ANSWERED, tuple(dict.fromkeys(missing)),
-                   round(confidence, 3))
+    evidence = has_evidence(asks.slot, unit.text, asks.names)
+    if evidence is False:
+        missing.append(_WHAT.get(asks.slot, "that"))
+    elif asks.focus and not any(supported(f, tokens) for f in asks.focus):
+        missing.append(f"the {asks.focus_phrase}")
+    elif asks.counted and not _counts(asks.counted, unit.text, snap):
+        missing.append(f"the number of {' '.join(asks.counted)}")
+    if asks.slot is Slot.TITLE and asks.chinese_title and not _CJK.search(unit.text):
+        missing.append("a Chinese title")
+    return missing
+
+
+def _title_block(hit: Hit, snap: Snapshot) -> str:
+    """The policy's title, issuers and date, which every part of an article is about."""
+    c = hit.chunk
+    if c.part_kind == ITEM or c.issue_date not in snap.issues:
+        return ""
+    section = snap.issues[c.issue_date].section(c.section_id)
+    return " ".join(p.text for p in section.parts if p.kind == DOCUMENT)
+
+
+def _counts(counted: tuple[str, ...], text: str, snap: Snapshot) -> bool:
+    """The unit counts what "how many X" asks: a number stands within a few words of a word of X
+    (or of its family). Words the archive never uses are the asker's own, which no passage could
+    repeat, so they are not held against the passage."""
+    known = [t for t in counted if t in snap.lexicon.df]
+    if not known:
+        return True
+    ws = [(w.strip(",."), (tokenize(w) or [""])[0]) for w in re.findall(r"[\w,.'-]+", text)]
+    for i, (_, stem) in enumerate(ws):
+        if any(supported(t, {stem}) for t in known) and \
+                any(_NUMBERISH.fullmatch(w) for w, _ in ws[max(0, i - _NEAR):i + _NEAR + 1]):
+            return True
+    return False
+
+
+# Words between a number and what it counts: "400 high-skilled training bases", "terminals ... reached 535 million".
+_NEAR = 6
+
+
+_NUMBERISH = re.compile(r"(?!(?:19|20)\d\d\b)\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                        r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|several", re.I)
 
 
 def _scope(hit: Hit, snap: Snapshot) -> str:
@@ -99,7 +145,11 @@ def _names(names: tuple[str, ...], scope: str, snap: Snapshot, settings: Setting
 
 
 def _abbreviates(name: str, text: str) -> bool:
-    """An acronym the text spells out: "EV" in "electric vehicles", "SMEs" in "small and medium-sized enterprises"."""
+    """A name the text gives in its other form: an acronym spelt out ("EV" for "electric vehicles",
+    "SMEs" for "small and medium-sized enterprises"), or a spelt-out name by its acronym ("DSL")."""
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in _SKIP).upper()
+    if len(initials) >= 2 and " " in name.strip() and re.search(rf"\b{initials}s?\b", text):
+        return True
     letters = name.rstrip("s")
     if not (2 <= len(letters) <= 6 and letters.isupper() and letters.isalpha()):
         return False
