@@ -263,7 +263,8 @@ class Handlers:
     @staticmethod
     def _progress(progress):
         def cb(done: int, total: int, what: str) -> None:
-            label = {"embedding": "Embedding passages", "writing the index": "Writing the index"}.get(what, what.capitalize())
+            label = {"embedding": "Embedding passages", "embedding sentences": "Embedding sentences",
+                     "writing the index": "Writing the index"}.get(what, what.capitalize())
             progress((done, total) if total else None, desc=label)
         return cb
 
