@@ -288,9 +288,7 @@ def vocabulary(pages: list[list[Line]]) -> Vocabulary:
             lo, hi = (1 if prev_hyphen else 0), (len(found) - 1 if ends_hyphen else len(found))
             words.update(found[lo:hi])
             prev_hyphen = ends_hyphen
-    hyphenated = {w for w in words if "-" in w}
-    return Vocabulary(frozenset(words | {p for w in hyphenated for p in w.split("-")}), frozenset(hyphenated),
-                      soft_hyphen(pages))
+    return Vocabulary(frozenset(words), frozenset(w for w in words if "-" in w), soft_hyphen(pages))
 
 
 def join_lines(left: str, right: str, vocab: Vocabulary) -> str:
@@ -312,8 +310,8 @@ def join_lines(left: str, right: str, vocab: Vocabulary) -> str:
             return left[:-1] + right
         if f"{head_w}-{tail_w}".lower() in hyphenated:
             return left[:-1] + "-" + right
-        if left[-1] != "\u00ad" and head_w.lower() in words and tail_w.lower() in words:
-            return left[:-1] + "-" + right  # two words of the document: a compound ("lithium-ion")
+        if left[-1] != "\u00ad" and len(tail_w) >= 3 and tail_w.lower() in words:
+            return left[:-1] + "-" + right  # the rest is a word of its own: a compound ("solid-" + "state")
         return left[:-1] + right  # a word broken at a syllable ("manufac-turing")
     if left[-1] in _HYPHENS and len(left) > 1 and left[-2].isdigit():
         return left + right  # "2020-" + "2027"
