@@ -101,10 +101,6 @@ class PdfText:
     """Extraction time, from bytes to text."""
 
 
-def is_pdf(name: str, data: bytes) -> bool:
-    return name.lower().endswith(".pdf") or data[:_MARKER_WINDOW].lstrip().startswith(b"%PDF")
-
-
 def read_pdf(data: bytes, name: str, progress: Progress | None = None) -> PdfText:
     """PDF bytes -> the issue's text; raises IssueError naming the file and the problem."""
     from .pdf_layout import layout_text
