@@ -20,8 +20,9 @@ test: $(BIN)/.installed chromium
 	$(BIN)/python -m pytest -q
 
 # Browser tests drive Debian's chromium; Playwright cannot download its own browser offline.
+# The PDF tests print issues with Chinese titles: a CJK font gives chromium the glyphs.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && fc-list :lang=zh family | grep -q . || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 
 eval: $(BIN)/.installed
 	$(BIN)/qa index && $(BIN)/qa eval bench/questions.jsonl --split validation

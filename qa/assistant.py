@@ -21,7 +21,7 @@ from pathlib import Path
 from .answer import Answerer, ExtractiveAnswerer
 from .embed import Embedder, make_embedder
 from .indexer import Progress, UpdateReport, update_index
-from .parse import SUFFIXES, parse_issue_bytes
+from .parse import SUFFIXES, parse_issue, read_intake
 from .query import Filters, interpret
 from .retrieve import SearchResult, search
 from .schema import ARTICLE, Answer, CORPORATE_NEWS, Issue, IssueError, POLICY_NEWS, Section
@@ -38,10 +38,15 @@ class Preview:
     existing_source: str | None
     target_name: str
     """The corpus file name it would be saved as (derived from the issue date, never the upload name)."""
+    pages: int | None = None
+    """Page count when the upload is a PDF."""
+    seconds: float = 0.0
+    """Time taken to extract a PDF's text."""
 
     def summary(self) -> dict:
         return {**issue_summary(self.issue, None), "status": self.status,
-                "existing_source": self.existing_source, "target_name": self.target_name}
+                "existing_source": self.existing_source, "target_name": self.target_name,
+                "pages": self.pages, "extraction_seconds": round(self.seconds, 2)}
 
 
 def issue_summary(issue: Issue, snap: Snapshot | None) -> dict:
@@ -133,12 +138,14 @@ class Assistant:
             self._snapshot = load_snapshot(Path(self.settings.index_dir))
         return report
 
-    def preview(self, data: bytes, filename: str) -> Preview:
+    def preview(self, data: bytes, filename: str, progress: Progress | None = None) -> Preview:
         """Parse an upload without touching corpus or index; raises IssueError with the reason."""
         name = safe_display_name(filename)
-        if len(data) > self.settings.max_upload_bytes:
-            raise IssueError(f"{name}: {len(data):,} bytes is larger than the {self.settings.max_upload_bytes:,}-byte limit")
-        issue = parse_issue_bytes(data, name)
+        limit = self.settings.max_pdf_bytes if name.lower().endswith(".pdf") else self.settings.max_upload_bytes
+        if len(data) > limit:
+            raise IssueError(f"{name}: {len(data):,} bytes is larger than the {limit:,}-byte limit")
+        intake = read_intake(data, name, progress)
+        issue = parse_issue(intake.text, name, hashlib.sha256(data).hexdigest())
         target = f"merics-china-industries-{issue.date}{_suffix(name)}"
         existing = None
         try:
@@ -150,12 +157,17 @@ class Assistant:
             status = "same" if info["sha256"] == issue.sha256 else "changed"
         else:
             status = "new"
-        return Preview(issue=issue, status=status, existing_source=existing, target_name=target)
+        return Preview(issue=issue, status=status, existing_source=existing, target_name=target,
+                       pages=intake.pages, seconds=intake.seconds)
 
     def add_issue(self, data: bytes, filename: str, replace: bool = False,
-                  progress: Progress | None = None) -> UpdateReport:
-        """Save an uploaded issue into the corpus under a name derived from its date, then update."""
-        preview = self.preview(data, filename)
+                  progress: Progress | None = None, preview: Preview | None = None) -> UpdateReport:
+        """Save an uploaded issue into the corpus under a name derived from its date, then update.
+
+        `preview`: this upload's preview, made just before, so a PDF is not read once more.
+        """
+        if preview is None or preview.issue.sha256 != hashlib.sha256(data).hexdigest():
+            preview = self.preview(data, filename)
         if preview.status == "same":
             report = UpdateReport(unchanged=[preview.issue.date])
             report.warnings.append(f"{preview.issue.source}: issue {preview.issue.date} is already indexed, unchanged")

@@ -17,13 +17,18 @@ def _settings(args) -> Settings:
 
 
 def progress_bar():
+    """Bars for embedding and for the pages of a PDF being read; other steps are quick."""
     from tqdm import tqdm
     bars: dict[str, tqdm] = {}
 
     def progress(done: int, total: int, what: str) -> None:
-        if not what.startswith("embedding"):
+        if what.startswith("embedding"):
+            desc, unit = what.capitalize(), "text"
+        elif what.startswith("pages of ") or what == "reading pages":
+            desc, unit = "Reading " + what.removeprefix("pages of ").removeprefix("reading "), "page"
+        else:
             return
-        bar = bars.get(what) or bars.setdefault(what, tqdm(total=total, desc=what.capitalize(), unit="text",
+        bar = bars.get(what) or bars.setdefault(what, tqdm(total=total, desc=desc, unit=unit,
                                                             file=sys.stderr, leave=False))
         bar.n = done
         bar.refresh()
@@ -67,18 +72,28 @@ def cmd_issues(args) -> int:
 
 
 def cmd_parse(args) -> int:
+    import hashlib
     from .assistant import issue_summary
-    from .parse import read_issue
+    from .parse import parse_issue, read_intake
+    path = Path(args.file)
     try:
-        issue = read_issue(args.file)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise IssueError(f"{path.name}: cannot be read ({e.strerror or e})") from None
+        intake = read_intake(data, path.name, None if args.json else progress_bar())
+        issue = parse_issue(intake.text, path.name, hashlib.sha256(data).hexdigest())
     except IssueError as e:
         print(f"refused: {e}", file=sys.stderr)
         return 1
+    pdf = {"pages": intake.pages, "extraction_seconds": round(intake.seconds, 3)} if intake.pages else None
     if args.json:
-        print(json.dumps(issue.to_dict(), ensure_ascii=False))
+        print(json.dumps(issue.to_dict() | ({"pdf": pdf} if pdf else {}), ensure_ascii=False))
         return 0
     s = issue_summary(issue, None)
     print(f"{issue.title}  ({issue.source})")
+    if pdf:
+        print(f"PDF: {intake.pages} pages, text extracted in {intake.seconds:.2f} s")
     if issue.period_start:
         print(f"Reporting period: {format_date(issue.period_start)} – {format_date(issue.period_end)}")
     print(f"Authors: {', '.join(issue.authors) or '-'}; editors: {', '.join(issue.editors) or '-'}")

@@ -117,7 +117,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
                 issue = old.issues[prior[0]]
             else:
                 try:
-                    issue = read_issue(path)
+                    issue = read_issue(path, _pages(progress, path.name))
                 except IssueError as e:
                     report.refused.append(str(e))
                     if prior:  # keep what was indexed rather than lose the issue to a bad edit
@@ -137,7 +137,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
                 report.warnings.extend(f"{issue.source}: {w}" for w in issue.warnings)
 
         if not issues:
-            raise EmptyCorpus(f"{settings.corpus_dir}: no issue could be indexed (no readable .md or .txt issue); "
+            raise EmptyCorpus(f"{settings.corpus_dir}: no issue could be indexed (no readable .md, .txt or .pdf issue); "
                               "the index was left as it was" + "".join(f"\n  refused: {r}" for r in report.refused))
         # Classify against the previous manifest even on a full rebuild, so the report stays true.
         before = manifest["issues"] if manifest else {}
@@ -195,6 +195,13 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         report.chunks_total = len(chunks)
         report.seconds = time.perf_counter() - t0
         return report
+
+
+def _pages(progress: Progress | None, name: str) -> Progress | None:
+    """A PDF's page progress, as "pages of <file>"."""
+    if progress is None:
+        return None
+    return lambda done, total, _what: progress(done, total, f"pages of {name}")
 
 
 def _key(c: Chunk) -> str:

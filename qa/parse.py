@@ -1,4 +1,6 @@
-"""Read one China Industries issue (markdown or plain text) into an `Issue`.
+"""Read one China Industries issue (markdown, plain text or PDF) into an `Issue`.
+
+A PDF is first turned into the same text format by `qa.pdf`; everything below reads text.
 
 The converted PDFs differ in markup (headings `#`..`####`, bold, or none), so every rule
 here looks at a line's *plain* text (markers stripped) and at its neighbours, never at
@@ -15,12 +17,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .schema import (ARTICLE, AT_A_GLANCE, COMMENT, CORPORATE_NEWS, DOCUMENT, EXHIBIT, EXPLAINER,
                      ITEM, POLICY_NEWS, Issue, IssueError, Part, Section, format_date)
 from .text import MONTH_RE, clean_inline, month_number, normalize, parse_date, parse_month_day, strip_heading
 
-SUFFIXES = (".md", ".txt", ".markdown")
+TEXT_SUFFIXES = (".md", ".txt", ".markdown")
+SUFFIXES = TEXT_SUFFIXES + (".pdf",)
 
 _MASTHEAD = re.compile(
     rf"^(?P<m>{MONTH_RE})\.?\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})"
@@ -60,27 +64,53 @@ class _Line:
     plain: str  # heading markers, emphasis and link residue removed
 
 
-def read_issue(path: str | Path) -> Issue:
-    """Parse an issue file; raises IssueError naming the file and the problem."""
+@dataclass(frozen=True)
+class Intake:
+    """An issue file's text, as the parser reads it, and what reading it took."""
+    text: str
+    pages: int | None = None
+    """Page count of a PDF; None for a text file."""
+    seconds: float = 0.0
+    """Time to extract the text from a PDF."""
+
+
+def read_issue(path: str | Path, progress: Callable[[int, int, str], None] | None = None) -> Issue:
+    """Parse an issue file; raises IssueError naming the file and the problem.
+
+    progress(done, total, what) hears about the pages of a PDF as they are read.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise IssueError(f"{path.name}: cannot be read ({e.strerror or e})") from None
-    return parse_issue_bytes(data, path.name)
+    return parse_issue_bytes(data, path.name, progress)
 
 
-def parse_issue_bytes(data: bytes, name: str) -> Issue:
-    text = decode_issue(data, name)
-    return parse_issue(text, name, hashlib.sha256(data).hexdigest())
+def parse_issue_bytes(data: bytes, name: str, progress=None) -> Issue:
+    """The issue in a file's bytes; the hash that marks it changed is of these bytes (a PDF's too)."""
+    return parse_issue(read_intake(data, name, progress).text, name, hashlib.sha256(data).hexdigest())
+
+
+def read_intake(data: bytes, name: str, progress=None) -> Intake:
+    """Bytes of a .md/.txt or .pdf issue -> its text. Raises IssueError for what is not one."""
+    if name.lower().endswith(".pdf"):
+        if not data.strip():
+            raise IssueError(f"{name}: the file is empty")
+        from .pdf import read_pdf
+        pdf = read_pdf(data, name, progress)
+        return Intake(pdf.text, pdf.pages, pdf.seconds)
+    return Intake(decode_issue(data, name))
 
 
 def decode_issue(data: bytes, name: str) -> str:
     """Bytes -> text, refusing what is not a text issue: empty, binary, not UTF-8."""
-    if not name.lower().endswith(SUFFIXES):
-        raise IssueError(f"{name}: not an issue file (expected .md or .txt)")
+    if not name.lower().endswith(TEXT_SUFFIXES):
+        raise IssueError(f"{name}: not an issue file (expected .md, .txt or .pdf)")
     if not data.strip():
         raise IssueError(f"{name}: the file is empty")
+    if data[:1024].lstrip().startswith(b"%PDF"):
+        raise IssueError(f"{name}: this is a PDF file with a text file's name; rename it to .pdf")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise IssueError(f"{name}: the file is UTF-16 text, not UTF-8; save it as UTF-8")
     if b"\x00" in data[:65536]:

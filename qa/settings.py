@@ -83,7 +83,11 @@ class Settings:
     max_question_chars: int = 2000
     """Longer questions are refused with a message rather than silently truncated."""
     max_upload_bytes: int = 2_000_000
-    """Largest issue file accepted (the real issues are about 20 KB)."""
+    """Largest text issue accepted (the real issues are about 20 KB)."""
+    max_pdf_bytes: int = 25_000_000
+    """Largest PDF issue accepted. A ten-page issue with embedded fonts and a few charts is
+    0.1-5 MB; a scan-quality chart image or two can double that. 25 MB keeps room for those
+    while bounding what pdfminer holds in memory for one upload (a few times the file size)."""
     today: dt.date = field(default_factory=dt.date.today)
     """Reference date for "last year" / "this year" in questions."""
 

@@ -240,14 +240,15 @@ def test_bad_files_are_refused_while_the_others_index(workspace, embedder, monke
     (corpus / "empty.md").write_bytes(b"")
     (corpus / "scan.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))
     (corpus / "old-issue.txt").write_bytes("Alte Jakobstraße 85–86 DECEMBER 04, 2024".encode("latin-1", "replace"))
-    (corpus / "notes.pdf").write_bytes(b"%PDF-1.7")  # not an issue extension: not even looked at
+    (corpus / "notes.pdf").write_bytes(b"%PDF-1.7")  # a PDF header and nothing more: damaged
+    (corpus / "notes.docx").write_bytes(b"PK\x03\x04")  # not an issue extension: not even looked at
     seen = count_embedded(monkeypatch, embedder)
     report = update_index(workspace, embedder)
     assert report.added == [JANUARY] and report.unchanged == list(DATES)
     refused = sorted(report.refused)
-    assert [r.split(":")[0] for r in refused] == ["README.md", "empty.md", "old-issue.txt", "scan.md"]
+    assert [r.split(":")[0] for r in refused] == ["README.md", "empty.md", "notes.pdf", "old-issue.txt", "scan.md"]
     assert "not a MERICS China Industries issue" in refused[0] and "empty" in refused[1]
-    assert "not UTF-8" in refused[2] and "binary" in refused[3]
+    assert "damaged" in refused[2] and "not UTF-8" in refused[3] and "binary" in refused[4]
     assert all(t.startswith("China Industries, 10 January 2025.") for t in seen)
     assert sorted(load_snapshot(Path(workspace.index_dir)).manifest["issues"]) == sorted([*DATES, JANUARY])
 

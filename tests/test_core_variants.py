@@ -226,9 +226,10 @@ BAD_FILES = {
     "readme.md": ((DATA / "readme-not-an-issue.md").read_bytes(), "not a MERICS China Industries issue"),
     "masthead-only.md": ((DATA / "masthead-without-sections.md").read_bytes(), "no sections"),
     "undated.md": (cut(issue_text("2024-12-04"), "DECEMBER 04, 2024", "# MERICS").encode(), "no issue date"),
-    "issue.pdf": (issue_file("2024-12-04").read_bytes(), "expected .md or .txt"),
-    "issue.docx": (issue_file("2024-12-04").read_bytes(), "expected .md or .txt"),
-    "issue": (issue_file("2024-12-04").read_bytes(), "expected .md or .txt"),
+    # A text issue named .pdf is read as a PDF, and is not one.
+    "issue.pdf": (issue_file("2024-12-04").read_bytes(), "not a PDF file"),
+    "issue.docx": (issue_file("2024-12-04").read_bytes(), "expected .md, .txt or .pdf"),
+    "issue": (issue_file("2024-12-04").read_bytes(), "expected .md, .txt or .pdf"),
 }
 
 

@@ -81,7 +81,8 @@ def test_add_issue_refusals_leave_the_index_alone(client, server):
     before = current_generation(settings.index_dir)
     corpus_before = sorted(p.name for p in settings.corpus_dir.iterdir())
     for text, name, reason in [
-        (new_issue_text(), "issue.pdf", "expected .md or .txt"),
+        (new_issue_text(), "issue.pdf", "not a PDF file"),
+        (new_issue_text(), "issue.docx", "expected .md, .txt or .pdf"),
         ("Hello, this is not a newsletter.\n", "notes.md", "not a MERICS China Industries issue"),
         ("", "empty.md", "empty"),
         ("x" * (settings.max_upload_bytes + 1), "big.md", "limit"),

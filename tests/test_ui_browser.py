@@ -86,14 +86,15 @@ def page(browser, server):
     p.close()
 
 
-def upload(p: Page, name: str, text: str):
+def upload(p: Page, name: str, text: str | bytes):
     p.tab("Add an issue")
     clear = p.page.locator("#upload button[aria-label='Clear']")
     if clear.count():  # a previous upload is still shown: remove it, which also clears its preview
         clear.first.click()
         p.page.wait_for_function("!document.querySelector('#preview .qa-preview, #preview .qa-error')")
-    p.page.set_input_files("#upload input[type=file]",
-                           files=[{"name": name, "mimeType": "text/markdown", "buffer": text.encode("utf-8")}])
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    mime = "application/pdf" if name.endswith(".pdf") else "text/markdown"
+    p.page.set_input_files("#upload input[type=file]", files=[{"name": name, "mimeType": mime, "buffer": data}])
     p.page.wait_for_selector("#preview .qa-preview, #preview .qa-error")
 
 

@@ -198,13 +198,13 @@ class Handlers:
 
     # Add an issue -------------------------------------------------------------------------
 
-    def preview_upload(self, path):
+    def preview_upload(self, path, progress=gr.Progress()):
         """Parse the upload and show what it holds; nothing is written."""
         if not path:
             return "", gr.Button(visible=False), gr.Button(visible=False), ""
         data, name = Path(path).read_bytes(), Path(path).name
         try:
-            preview = self.qa.preview(data, name)
+            preview = self.qa.preview(data, name, progress=self._progress(progress))
         except IssueError as e:
             return (render.message_html("error", f"Refused: {e}. Nothing was added; the index is unchanged."),
                     gr.Button(visible=False), gr.Button(visible=False), "")
@@ -223,7 +223,7 @@ class Handlers:
                 return (render.message_html("warn", f"Issue {render.fmt_date(preview.issue.date)} is already "
                                             "indexed with different content. Replace it?"),
                         hidden, gr.Button(visible=True))
-            report = self.qa.add_issue(data, name, replace=replace, progress=self._progress(progress))
+            report = self.qa.add_issue(data, name, replace=replace, progress=self._progress(progress), preview=preview)
         except IssueError as e:
             return render.message_html("error", f"Refused: {e}. The index is unchanged."), hidden, hidden
         if preview.issue.date in report.added + report.updated:
@@ -360,10 +360,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                                                    "and a section."), js_on_load=None, elem_id="reader")
 
             with gr.Tab("Add an issue", id="add"):
-                gr.Markdown("Upload one issue as `.md` or `.txt`. You see what was found in it before anything "
-                            "is indexed; it is saved in the corpus under a name made from its date.")
-                upload = gr.File(label="Issue file (.md or .txt)", file_types=[".md", ".txt"], type="filepath",
-                                 elem_id="upload")
+                gr.Markdown("Upload one issue as the PDF MERICS publishes, or as `.md` / `.txt`. You see what was "
+                            "found in it before anything is indexed; it is saved in the corpus under a name made "
+                            "from its date.")
+                upload = gr.File(label="Issue file (.pdf, .md or .txt)", file_types=[".pdf", ".md", ".txt"],
+                                 type="filepath", elem_id="upload")
                 preview = gr.HTML(js_on_load=None, elem_id="preview")
                 with gr.Row():
                     add_btn = gr.Button("Add to the index", variant="primary", visible=False, elem_id="add-confirm")
@@ -415,7 +416,8 @@ def launch(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: i
            auth: list[tuple[str, str]] | None = None, **kwargs):
     """Queue and launch with the app's limits and look; kwargs go to `Blocks.launch`."""
     demo.queue(default_concurrency_limit=4, max_size=512)
-    return demo.launch(server_name=host, server_port=port, auth=auth, max_file_size=settings.max_upload_bytes,
+    return demo.launch(server_name=host, server_port=port, auth=auth,
+                       max_file_size=max(settings.max_upload_bytes, settings.max_pdf_bytes),
                        css=render.CSS, theme=gr.themes.Default(), ssr_mode=False, share=False, quiet=True,
                        footer_links=["api"], **kwargs)
 

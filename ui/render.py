@@ -275,7 +275,7 @@ def preview_html(summary: dict, upload_name: str) -> str:
     warn = "".join(f"<li>{esc(w)}</li>" for w in summary["warnings"])
     return (
         f'<div class="qa-preview"><div class="{status[0]}">{esc(status[1])}</div>'
-        f'<table><tr><th>File</th><td>{esc(upload_name)}</td></tr>'
+        f'<table><tr><th>File</th><td>{esc(upload_name)}{esc(pdf_note(summary))}</td></tr>'
         f'<tr><th>Issue</th><td>{esc(summary["title"])}</td></tr>'
         f'<tr><th>Issue date</th><td>{esc(fmt_date(summary["issue_date"]))}</td></tr>'
         f'<tr><th>Reporting period</th><td>{esc(period(summary["period_start"], summary["period_end"]))}</td></tr>'
@@ -284,6 +284,13 @@ def preview_html(summary: dict, upload_name: str) -> str:
         f'<div><b>Top-5 articles ({len(summary["articles"])})</b><ol>{arts}</ol></div>'
         + (f'<div class="qa-warn"><b>Parser warnings</b><ul>{warn}</ul></div>' if warn else "")
         + "</div>")
+
+
+def pdf_note(summary: dict) -> str:
+    """" (PDF of 9 pages, text read in 1.2 s)" for a PDF upload; "" for text."""
+    if not summary.get("pages"):
+        return ""
+    return f" (PDF of {summary['pages']} pages, text read in {summary.get('extraction_seconds', 0):.1f} s)"
 
 
 def message_html(kind: str, text: str) -> str:
