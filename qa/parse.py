@@ -47,7 +47,8 @@ _LABELS = [
     (AT_A_GLANCE, r"at\s+a\s+glance"),
     (COMMENT, r"merics\s+comments?|comments?"),
     (EXPLAINER, r"explainer|box|background"),
-    (EXHIBIT, r"exhibit\s*\d*|chart\s*\d*|figure\s*\d*|sources?|notes?"),
+    (EXHIBIT, r"exhibit\s*\d*|chart\s*\d*|figure\s*\d*"),
+    ("caption", r"sources?|notes?"),
     (DOCUMENT, r"article|policy\s+document|document|original\s+document"),
     ("issuers", r"issuing\s+bod(?:y|ies)|issued\s+by|issuers?"),
     ("date", r"date(?:\s+of\s+issue)?|issued\s+on|published"),
@@ -325,32 +326,14 @@ def _label_of(plain: str):
 
 
 def _parse_article(n: int, title: str, lines: list[_Line], issue_date: dt.date, warnings) -> Section:
-    blocks: list[tuple[str, str, list[_Line]]] = []  # (kind, label, lines)
-    current = None
-    for ln in lines[1:]:
-        lab = _label_of(ln.plain)
-        if lab:
-            kind, word, rest = lab
-            label = _PART_NAMES.get(kind, kind)
-            if kind in (EXPLAINER, EXHIBIT) and rest:
-                label = f"{clean_inline(word).capitalize()}: {rest}"
-                rest = ""
-            current = (kind, label, [_Line(rest, rest)] if rest else [])
-            blocks.append(current)
-        elif current is None:
-            if ln.plain:
-                current = (AT_A_GLANCE, _PART_NAMES[AT_A_GLANCE], [ln])
-                blocks.append(current)
-        else:
-            current[2].append(ln)
-
+    blocks = _read_blocks(_after_title(title, lines[1:]))
     parts: list[Part] = []
     doc_lines: dict[str, str] = {}
     for kind, label, body in blocks:
         if kind in (DOCUMENT, "issuers", "date"):
             doc_lines[kind] = " ".join(clean_inline(b.raw) for b in body if b.plain)
             continue
-        text = _join_blocks(body)
+        text = "\n".join(ln.plain for ln in body if ln.plain) if kind == EXHIBIT else _join_blocks(body)
         if text:
             parts.append(Part(kind=kind, label=label, text=text))
 
@@ -377,6 +360,78 @@ def _parse_article(n: int, title: str, lines: list[_Line], issue_date: dt.date, 
         warnings.append(f"article {n}: no 'At a glance' summary")
     return Section(id=str(n), kind=ARTICLE, number=n, title=clean_inline(title), parts=tuple(parts),
                    policy_title=policy_title, policy_title_zh=policy_zh, issuers=issuers, policy_date=policy_date)
+
+
+def _after_title(title: str, lines: list[_Line]) -> list[_Line]:
+    """The article's lines without the rest of a heading wrapped onto the next line."""
+    first = next((i for i, ln in enumerate(lines) if ln.plain), None)
+    if first is not None and not _label_of(lines[first].plain) and normalize(title).endswith(normalize(lines[first].plain)):
+        return lines[first + 1:]
+    return lines
+
+
+def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
+    """An article's lines -> [(part kind, label, lines)], in order.
+
+    A chart is a block of its own: its title line ("Exhibit 1: ..."), legend and data lines, and
+    its "Note:" and "Source:" lines, kept line by line. It ends after its source line (or a blank
+    line after a note), and the text after it continues the part the chart interrupted, e.g. the
+    MERICS comment that says "(see exhibit 1)"."""
+    blocks: list[tuple[str, str, list[_Line]]] = []
+    current = resume = None
+    chart_open = False
+    for ln in lines:
+        lab = _label_of(ln.plain)
+        if lab and lab[0] == "caption":
+            if current is None or current[0] != EXHIBIT or not chart_open:
+                resume = current if current is None or current[0] != EXHIBIT else resume
+                current = (EXHIBIT, _PART_NAMES[EXHIBIT], [])
+                blocks.append(current)
+            current[2].append(ln)
+            chart_open = not lab[1].lower().startswith("source")
+            continue
+        if lab:
+            kind, word, rest = lab
+            label = _PART_NAMES.get(kind, kind)
+            if kind == EXHIBIT:
+                resume = current if current is None or current[0] != EXHIBIT else resume
+                label = f"{clean_inline(word).capitalize()}: {rest}" if rest else label
+                current, chart_open = (EXHIBIT, label, [ln]), True
+            else:
+                if kind == EXPLAINER and rest:
+                    label, rest = f"{clean_inline(word).capitalize()}: {rest}", ""
+                current, resume, chart_open = (kind, label, [_Line(rest, rest)] if rest else []), None, False
+            blocks.append(current)
+        elif current is not None and current[0] == EXHIBIT and not chart_open:
+            if ln.plain:  # the chart is over: back to the part it interrupted
+                if resume is None:
+                    resume = (COMMENT if any(b[0] == COMMENT for b in blocks) else AT_A_GLANCE, "", [])
+                current = (resume[0], resume[1] or _PART_NAMES[resume[0]], [_Line("", ""), ln])
+                blocks.append(current)
+        elif current is None:
+            if ln.plain:
+                current = (AT_A_GLANCE, _PART_NAMES[AT_A_GLANCE], [ln])
+                blocks.append(current)
+        elif current[0] == EXHIBIT:
+            if ln.plain:
+                current[2].append(ln)
+            elif any(_label_of(x.plain) for x in current[2][1:]):
+                chart_open = False  # a blank line after the note ends the chart
+        else:
+            current[2].append(ln)
+    return _merge_continued(blocks)
+
+
+def _merge_continued(blocks):
+    """A part resumed after a chart is one part with the text before the chart."""
+    out: list[tuple[str, str, list[_Line]]] = []
+    for kind, label, body in blocks:
+        prior = next((b for b in reversed(out) if b[0] == kind and b[1] == label), None)
+        if prior is not None and kind not in (EXHIBIT, DOCUMENT, "issuers", "date") and out[-1][0] == EXHIBIT:
+            prior[2].extend(body)
+        else:
+            out.append((kind, label, body))
+    return out
 
 
 def _split_issuers(text: str) -> tuple[str, ...]:
@@ -411,7 +466,9 @@ def _join_blocks(body: list[_Line]) -> str:
         if _BULLET.match(raw):
             marker = re.match(r"^\s*(\d{1,2}[.)])\s+", raw)
             body_text = clean_inline(_BULLET.sub("", raw, count=1))
-            blocks.append(f"{marker.group(1)} {body_text}" if marker else f"- {body_text}")
+            # An indented item under another is nested: "  - " keeps it with its parent item.
+            nested = "  " if kinds and kinds[-1] == "b" and len(raw) - len(raw.lstrip()) >= 2 else ""
+            blocks.append(nested + (f"{marker.group(1)} {body_text}" if marker else f"- {body_text}"))
             kinds.append("b")
             fresh = False
             continue

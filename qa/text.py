@@ -28,6 +28,14 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": 
                          "″": '"', "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-"})
 
 
+def _superscript(m: re.Match) -> str:
+    """`CO <sup>2</sup>` -> `CO2`; a footnote marker after punctuation (`2024.<sup>1</sup>`) is dropped."""
+    before = m.string[:m.start()].rstrip()
+    if m.group(2).isdigit() and before[-1:] in ".,;:!?)\"”’'":
+        return ""
+    return m.group(2)
+
+
 def clean_inline(line: str) -> str:
     """Markdown and conversion residue -> readable text, meaning unchanged.
 
@@ -35,7 +43,7 @@ def clean_inline(line: str) -> str:
     runs of spaces -> one space.
     """
     s = unicodedata.normalize("NFC", line)
-    s = _SUP.sub(lambda m: m.group(2), s)
+    s = _SUP.sub(_superscript, s)
     # Links may nest escaped parentheses: [\(Link\)](#); unescape after unlinking.
     for _ in range(2):
         s = _LINK.sub(lambda m: m.group(1), s)

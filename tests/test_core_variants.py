@@ -15,7 +15,7 @@ import pytest
 from core_helpers import DATA, DATES, ENERGY_BULLET, ENERGY_HEADING, cut, edit, issue_file, issue_text, structure
 from qa import IssueError, parse_issue, read_issue
 from qa.parse import parse_issue_bytes
-from qa.schema import AT_A_GLANCE, COMMENT, DOCUMENT
+from qa.schema import AT_A_GLANCE, COMMENT, DOCUMENT, EXHIBIT
 
 HEADING = re.compile(r"^(\d\. .+|MERICS|MERIC[Ss] TOP 5|China Industries|CONTENTS|NOTEWORTHY|Policy news|"
                      r"Corporate news|AUTHORS|EDITORS|PUBLISHER)$")
@@ -261,3 +261,63 @@ def test_the_same_bytes_with_a_good_name_parse():
     """The wrong-extension refusals are about the name alone: these bytes are a good issue."""
     data, _ = BAD_FILES["issue.pdf"]
     assert parse_issue_bytes(data, "issue.md").date == "2024-12-04"
+
+
+CHART = ("\nExhibit 2: Battery makers' revenue, 2023\n"
+         "■ Revenue (CNY billion)\n"
+         "BYD: 604; CATL: 404\n"
+         "Note: All business segments.\n"
+         "Source: Company reports, MERICS\n\n")
+AFTER_CHART = "Consolidation may follow, the comment goes on after the chart."
+
+
+def test_a_chart_is_an_exhibit_part_and_the_comment_resumes_after_it():
+    # A chart inside the MERICS comment: title, legend, data, note, source, then the comment goes on.
+    text = edit(issue_text("2024-12-04"), "However, there are signs that the sector has begun",
+                CHART + AFTER_CHART + "\n\nHowever, there are signs that the sector has begun")
+    section = parse_issue(text, "chart.md").section("2")
+    assert [p.kind for p in section.parts] == [AT_A_GLANCE, COMMENT, EXHIBIT, DOCUMENT]
+    exhibit = section.parts[2]
+    assert exhibit.label == "Exhibit 2: Battery makers' revenue, 2023"
+    assert exhibit.text.split("\n") == ["Exhibit 2: Battery makers' revenue, 2023", "■ Revenue (CNY billion)",
+                                        "BYD: 604; CATL: 404", "Note: All business segments.",
+                                        "Source: Company reports, MERICS"]
+    comment = section.parts[1].text
+    assert comment.startswith("New energy storage – which differs") and AFTER_CHART in comment
+    assert comment.endswith("Ningde New Energy Technology Co. (CNY 48 billion).")
+
+
+def test_note_and_source_without_a_chart_title_make_an_exhibit_of_their_own():
+    text = edit(issue_text("2024-12-04"), "**Article:** Action Plan for the High-Quality",
+                "Note: Capacity in GW.\nSource: CNESA\n\n**Article:** Action Plan for the High-Quality")
+    section = parse_issue(text, "caption.md").section("2")
+    assert [(p.kind, p.label, p.text) for p in section.parts if p.kind == EXHIBIT] == \
+        [(EXHIBIT, "Exhibit", "Note: Capacity in GW.\nSource: CNESA")]
+    assert section.parts[1].text.endswith("(CNY 48 billion).")  # the comment is not the chart's
+
+
+def test_a_heading_wrapped_onto_a_second_line_is_one_title(originals):
+    text = edit(issue_text("2024-12-04"), "## 2. Fully charged: China aims to further crank up its new energy storage industry",
+                "## 2. Fully charged: China aims to further crank up its new\nenergy storage industry")
+    issue = parse_issue(text, "wrapped.md")
+    assert structure(issue) == structure(originals["2024-12-04"])
+    assert issue.section("2").parts[0].text == originals["2024-12-04"].section("2").parts[0].text
+
+
+def test_indented_items_stay_with_the_item_above_them():
+    text = edit(issue_text("2024-12-04"), "- Cultivate between three to five companies worth CNY 100 billion",
+                "- Cultivate between three to five companies worth CNY 100 billion, in:\n"
+                "  – lithium batteries\n  – flow batteries")
+    glance = parse_issue(text, "nested.md").section("2").parts[0].text
+    assert ("- Cultivate between three to five companies worth CNY 100 billion, in:\n"
+            "  - lithium batteries\n  - flow batteries\n- Increase new energy storage") in glance
+    from qa.text import split_units
+    assert "- Cultivate between three to five companies worth CNY 100 billion, in:\n  - lithium batteries\n" \
+           "  - flow batteries" in split_units(glance)
+
+
+def test_a_footnote_marker_after_punctuation_is_dropped_but_a_formula_keeps_its_digit():
+    from qa.text import clean_inline
+    assert clean_inline("worth almost CNY 600 billion in 2024.<sup>1</sup> Beijing") == \
+        "worth almost CNY 600 billion in 2024. Beijing"
+    assert clean_inline("Tracking CO <sup>2</sup> emissions") == "Tracking CO2 emissions"
