@@ -17,6 +17,7 @@ A list question is answered with the whole list (lead-in and every item), never 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Protocol
@@ -120,17 +121,16 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
     query, hits, w = result.query, result.hits, settings.answer
     asks = query.asks
     sims = snap.unit_vectors[[u.index for u in units]] @ result.query_vector
-    lex = snap.lexicon
-    terms = {t: lex.idf(t) for t in set(tokenize(query.focus)) - ASKING}
-    total = sum(terms.values()) or 1.0
+    weights = _word_weights(units, query, snap)
+    total = sum(weights.values()) or 1.0
     headings = [set(tokenize(f"{h.chunk.section_heading} {h.chunk.part_label}")) for h in hits]
     for u, sim in zip(units, sims):
         h = hits[u.hit].chunk
         toks = set(tokenize(u.text))
-        words = sum(v if t in toks else 0.5 * v if t in headings[u.hit] else 0.0 for t, v in terms.items()) / total
+        words = sum(v if t in toks else 0.5 * v if t in headings[u.hit] else 0.0 for t, v in weights.items()) / total
         u.sim = float(sim)
         s = u.sim + w.words * words + w.rank / (1 + u.hit)
-        evidence = has_evidence(asks.slot, u.text)
+        evidence = has_evidence(asks.slot, u.text, asks.names)
         if evidence:
             s += w.evidence
         if asks.focus and all(supported(f, toks | headings[u.hit]) for f in asks.focus):
@@ -143,6 +143,17 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
         elif h.part_kind == COMMENT and query.part == COMMENT:
             s += w.evidence / 2
         u.score = s
+
+
+def _word_weights(units: list[Unit], query, snap: Snapshot) -> dict[str, float]:
+    """The question's words, weighted by how well they tell the candidate units apart: rare in
+    the archive (idf) and rare among these units. A word every unit shares ("carbon footprint
+    pilot" in the pilot's own article) says which passage, not which sentence."""
+    terms = set(tokenize(query.focus)) - ASKING
+    unit_tokens = [set(tokenize(u.text)) for u in units]
+    n = len(units)
+    lex = snap.lexicon
+    return {t: lex.idf(t) * math.log(1 + n / (1 + sum(t in toks for toks in unit_tokens))) for t in terms}
 
 
 def select_units(units: list[Unit], slot: Slot, settings: Settings) -> list[Unit]:

@@ -58,27 +58,41 @@ class Asked:
     """"en", or the language the question appears to be in ("Chinese", "German", ...)."""
 
 
+# Filler words between "which" and what it asks for ("which three ministries", "which UK graphene
+# manufacturer"), but not a verb: "what should european firms watch" asks for no company.
+_FILL = r"(?:(?!(?:should|do|does|did|can|could|will|would|are|is|was|were|have|has|had|must|might|may|the|kinds?|types?|sorts?)\b)[\w'-]+ ){0,3}"
+_WHICH = rf"(?:^|,\s*)(?:\w+ )?(?:which|what) {_FILL}"
+_MONEY_NOUN = r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budget|funding|subsid(?:y|ies)|profits?|revenues?|turnover|tariffs?|worth|valuation|investment)"
+_AUX = r"(?:is|are|was|were|will|would|do|does|did|has|have|had|can|could|should)"
+
+# First match wins: the order puts the most specific ways of asking first.
 _SLOTS: list[tuple[Slot, re.Pattern]] = [
+    (Slot.YESNO, re.compile(rf"^{_AUX}\b|^(?:must|may)\b|,\s*{_AUX} (it|they|there|this|that|the)\b", re.I)),
     (Slot.SOURCE, re.compile(r"\b(data )?sources?\b|\bwho (made|estimated|reported|compiled)\b|\bwhere do(es)? .{0,60} come from\b|"
-                             r"\baccording to (whom|which)\b|\b(which|what) (\w+ ){0,2}(outlet|newspaper|publication|media)\b", re.I)),
-    (Slot.REASON, re.compile(r"^why\b|\bwhy (is|are|does|do|did|was|were|would|should|has|have)\b|\b(reason|motivation|rationale)s?\b", re.I)),
-    (Slot.DATE, re.compile(r"^(when|until when|by when)\b|\b(what|which) (date|day|month|year)\b|\bdeadlines?\b|\bwhen (is|was|will|did|does|do|are|were)\b|\bdue date\b|\btake effect\b", re.I)),
-    (Slot.SHARE, re.compile(r"\b(what|which) (share|percentage|proportion|per ?cent|rate)\b|\bhow much of\b|\bwhat per ?cent\b|\bshare of\b", re.I)),
-    (Slot.MONEY, re.compile(r"\bhow much (money|funding|capital|investment|subsid\w*|support)\b|\bwhat did .{1,60}\b(pay|spend|invest)\b|\bhow much .{1,40}\b(pay|paid|spend|spent|invest|invested|investing|cost)\b"
-                            r"|\b(price|cost|costs|fine|fines|penalt\w+|budget|funding|subsid\w+|profit|revenue|turnover|tariff|worth|valuation)\b", re.I)),
+                             rf"\baccording to (whom|which)\b|{_WHICH}(outlet|newspaper|publication|media)\b", re.I)),
+    (Slot.REASON, re.compile(rf"^why\b|\bwhy {_AUX}\b|\b(reason|motivation|rationale)s?\b", re.I)),
+    (Slot.DATE, re.compile(rf"^(?:until when|by when)\b|\bwhen {_AUX}\b|\b(what|which) (date|day|month|year)\b|\bdeadlines?\b|"
+                           r"\bdue date\b|\btake effect\b|\bcome into (force|effect)\b", re.I)),
+    (Slot.SHARE, re.compile(r"\b(what|which) (share|percentage|proportion|per ?cent|rate)\b|\bhow much of\b|\bwhat per ?cent\b|"
+                            r"\bwhat share\b", re.I)),
+    # An amount of money: asked as such ("how much funding", "what did X pay", "what was CATL's net
+    # profit", "how big were the fines"), not a money word in passing ("the penalty regime").
+    (Slot.MONEY, re.compile(rf"\bhow much (money|funding|capital|investment|subsid\w*|support)\b|\bwhat did .{{1,60}}\b(pay|spend|invest)\b|"
+                            rf"\bhow much .{{1,40}}\b(pay|paid|spend|spent|invest|invested|investing|cost)\b|\bat what price\b|"
+                            rf"\b(what|how (big|high|large|much)) {_AUX} (\S+ ){{0,5}}?{_MONEY_NOUN}\b|"
+                            rf"\b{_MONEY_NOUN} (of|for|in|on) .{{0,60}}\?$|^{_MONEY_NOUN}\b", re.I)),
     (Slot.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
-    # Who / which body, company or place: only as what the question itself asks (its first words),
-    # not "what foreign companies need to watch" inside a question about MERICS's view.
-    (Slot.BODY, re.compile(r"(?:^|,\s*)(?:\w+ )?(?:which|what) (\w+ ){0,3}(ministry|ministries|agency|agencies|body|bodies|department|departments|"
+    (Slot.BODY, re.compile(rf"{_WHICH}(ministry|ministries|agency|agencies|body|bodies|department|departments|"
                            r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|"
                            r"\bissuing\b|\bwho (issued|released|published|signed|approved|drafted|is behind|are behind)\b", re.I)),
-    (Slot.COMPANY, re.compile(r"(?:^|,\s*)(?:\w+ )?(?:which|what) (\w+ ){0,3}(company|companies|firm|firms|carmakers?|manufacturers?|makers?|chipmakers?|"
+    (Slot.COMPANY, re.compile(rf"{_WHICH}(company|companies|firm|firms|carmakers?|manufacturers?|makers?|chipmakers?|"
                               r"groups?|partners?|buyers?|investors?|brands?|suppliers?|operators?)\b", re.I)),
-    (Slot.PLACE, re.compile(r"^(?:\w+ )?where (is|are|was|were|will|do|does|did|would)\b|(?:^|,\s*)(?:\w+ )?(?:which|what) (\w+ ){0,3}(city|cities|province|provinces|"
-                            r"country|countries|region|regions|location|locations)\b", re.I)),
-    (Slot.TITLE, re.compile(r"\b(title|called|full name|official name|name of the (document|plan|policy|notice|guideline|regulation)s?)\b", re.I)),
-    (Slot.YESNO, re.compile(r"^(is|are|does|do|did|will|would|can|could|has|have|had|should|was|were|must|may)\b", re.I)),
-    (Slot.LIST, re.compile(r"\b(what|which) (are|were)\b|\b(targets|goals|measures|steps|priorities|areas|tasks|requirements|sectors|industries|categories|fields|technologies|products|examples|list)\b", re.I)),
+    (Slot.PLACE, re.compile(rf"^(?:\w+ )?where {_AUX}\b|{_WHICH}(city|cities|province|provinces|country|countries|region|regions|"
+                            r"location|locations)\b", re.I)),
+    (Slot.TITLE, re.compile(r"\b(what (is|was)|what's) the (\w+ ){0,2}(title|name) of\b|\b(english|chinese|official|full) (title|name)\b|"
+                            rf"\bwhat {_AUX} (\S+ ){{1,8}}called\b|\btitle of the\b", re.I)),
+    (Slot.LIST, re.compile(r"\b(what|which) (are|were)\b|\b(targets|goals|measures|steps|priorities|areas|tasks|requirements|sectors|"
+                           r"industries|categories|fields|technologies|products|examples|list)\b", re.I)),
 ]
 
 # Where the attribute asked about is named: "how many X", "what is the X of", "which X were".
