@@ -126,7 +126,7 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
     headings = [set(tokenize(f"{h.chunk.section_heading} {h.chunk.part_label}")) for h in hits]
     for u, sim in zip(units, sims):
         h = hits[u.hit].chunk
-        toks = set(tokenize(u.text))
+        toks = snap.unit_tokens(u.index)
         words = sum(v if t in toks else 0.5 * v if t in headings[u.hit] else 0.0 for t, v in weights.items()) / total
         u.sim = float(sim)
         s = u.sim + w.words * words + w.rank / (1 + u.hit)
@@ -150,7 +150,7 @@ def _word_weights(units: list[Unit], query, snap: Snapshot) -> dict[str, float]:
     the archive (idf) and rare among these units. A word every unit shares ("carbon footprint
     pilot" in the pilot's own article) says which passage, not which sentence."""
     terms = set(tokenize(query.focus)) - ASKING
-    unit_tokens = [set(tokenize(u.text)) for u in units]
+    unit_tokens = [snap.unit_tokens(u.index) for u in units]
     n = len(units)
     lex = snap.lexicon
     return {t: lex.idf(t) * math.log(1 + n / (1 + sum(t in toks for toks in unit_tokens))) for t in terms}

@@ -133,7 +133,8 @@ def hit_json(h) -> dict:
 
 
 def answer_json(a) -> dict:
-    return {"question": a.question, "answer": a.text, "abstained": a.abstained,
+    return {"question": a.question, "answer": a.text, "abstained": a.abstained, "outcome": a.outcome.value,
+            "confidence": a.confidence, "missing": list(a.missing),
             "citations": [{"n": c.n, "issue_date": c.issue_date, "section": c.chunk.section_heading,
                            "part": c.chunk.part_label, "text": c.chunk.text} for c in a.citations]}
 
@@ -193,14 +194,17 @@ def cmd_eval(args) -> int:
         questions = questions[:args.limit]
     base = Assistant(_settings(args))
     runs = {}
-    for name, changes in _grid(args.grid or []):
-        assistant = base if not changes else Assistant(base.settings.replace(**changes), embedder=base.embedder)
+    grid = _grid(args.grid or [])
+    embedder = RememberingEmbedder(base.embedder) if len(grid) > 1 else base.embedder
+    for name, changes in grid:
+        assistant = Assistant(base.settings.replace(**changes), embedder=embedder)
         runs[name] = evaluate(assistant, questions)
     outcomes = runs["default"] if "default" in runs else next(iter(runs.values()))
     summary, wrong = summarize(outcomes), failures(outcomes)
     loo = leave_one_out(runs) if args.leave_one_out or len(runs) > 1 else None
     if args.json:
-        print(json.dumps({"split": args.split, "summary": summary, "failures": wrong, "leave_one_out": loo},
+        print(json.dumps({"split": args.split, "summary": summary, "failures": wrong, "leave_one_out": loo,
+                          "runs": {n: leave_one_out({n: r}) for n, r in runs.items()} if len(runs) > 1 else None},
                          ensure_ascii=False))
         return 0
     print(f"{len(questions)} questions ({args.split} split) from {args.questions}\n")
@@ -214,6 +218,23 @@ def cmd_eval(args) -> int:
         for w in wrong:
             print(f"  {w['id']} [{w['kind']}] {w['question']}\n      {'; '.join(w['why'])}; top: {', '.join(w['top'][:3])}")
     return 0
+
+
+class RememberingEmbedder:
+    """Encodes each question once across the settings of a --grid (they all ask the same questions)."""
+
+    def __init__(self, inner):
+        self.inner, self.memo = inner, {}
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed(self, texts, progress=None):
+        import numpy as np
+        key = tuple(texts)
+        if key not in self.memo:
+            self.memo[key] = self.inner.embed(texts, progress)
+        return np.array(self.memo[key])
 
 
 def _grid(specs: list[str]) -> list[tuple[str, dict]]:

@@ -159,10 +159,11 @@ def summarize(outcomes: list[Scored]) -> dict:
 def objective(block: dict) -> float:
     """One number to choose settings by, weighting what an analyst cannot forgive.
 
-    Ranking (MRR), answers that contain the answer, and unanswerable questions declined count
-    equally; an answerable question wrongly declined costs twice what it would gain, because a
-    near miss shown for an answerable question still hides a correct answer behind a warning."""
-    return (block.get("mrr@10", 0.0) + block.get("answer_contains", 0.0)
+    Ranking (MRR), answers that contain the answer, citations from the right section, and
+    unanswerable questions declined count equally; an answerable question wrongly declined costs
+    twice what it would gain, because a near miss shown for an answerable question still hides a
+    correct answer behind a warning."""
+    return (block.get("mrr@10", 0.0) + block.get("answer_contains", 0.0) + block.get("citation_precision", 0.0)
             + block.get("declined_unanswerable", 0.0) - 2 * block.get("wrongly_declined", 0.0))
 
 

@@ -1,8 +1,16 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused by weighted reciprocal rank.
+"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused, in stages you can test alone:
 
-Filters narrow the candidate rows before ranking. A date window read from the question
-is a filter too, but a soft one: when nothing matches it, the search runs without it and
-says so, rather than answering "nothing found" for a question the archive can answer.
+    allowed_rows  -> the rows the user's filters allow, and the question's periods
+    candidates    -> dense and BM25 scores of the best rows of each ranking
+    fuse          -> one score per row (weighted sum of scaled scores, or reciprocal rank)
+    boost         -> the part or news kind the question asks for; its period
+    diversify     -> best rows first, near-duplicates dropped, a cap per section
+
+A period the question names ("in November 2024", "the plan released in January 2023") is
+evidence, not a filter: passages from it (by issue date, news-item date or the policy's own
+date) get a boost, so the article about a plan dated January 2023 still ranks first in a
+later issue. Only a question that is nothing but a period ("corporate news in September 2022")
+is narrowed to it, and when nothing is from that period the search says so and looks everywhere.
 """
 
 from __future__ import annotations
@@ -30,10 +38,13 @@ class SearchResult:
     query: Query
     notes: tuple[str, ...]
     query_vector: np.ndarray
+    """The question's vector, which the answerer compares with the passages' sentences."""
 
 
-def allowed_rows(snap: Snapshot, query: Query) -> tuple[np.ndarray, list[str]]:
-    """Boolean mask of the chunks the filters and the question's date window allow."""
+def allowed_rows(snap: Snapshot, query: Query) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """(rows the filters allow, rows in the question's periods or None, notes).
+
+    The periods narrow the allowed rows only for a question that asks about nothing else."""
     f = query.filters
     mask = np.ones(len(snap.chunks), dtype=bool)
     if f.issues:
@@ -48,16 +59,19 @@ def allowed_rows(snap: Snapshot, query: Query) -> tuple[np.ndarray, list[str]]:
     if query.latest:
         if mask.any():
             mask &= snap.row_issue == max(np.unique(snap.row_issue[mask]))
-    elif query.windows:
-        narrowed = mask & np.logical_or.reduce([_window_mask(snap, w) for w in query.windows])
-        if narrowed.any():
-            mask = narrowed
-        else:
-            notes.append("Nothing in the archive from the period the question names; searched all issues instead")
-    return mask, notes
+        return mask, None, notes
+    if not query.windows:
+        return mask, None, notes
+    within = mask & np.logical_or.reduce([window_mask(snap, w) for w in query.windows])
+    if not within.any():
+        notes.append("Nothing in the archive from the period the question names; searched all issues instead")
+        return mask, None, notes
+    if not tokenize(query.topic):
+        return within, None, notes  # "What happened in corporate news in September 2022?"
+    return mask, within, notes
 
 
-def _window_mask(snap: Snapshot, window: tuple[str, str, bool]) -> np.ndarray:
+def window_mask(snap: Snapshot, window: tuple[str, str, bool]) -> np.ndarray:
     """Rows in the window: by issue date; unless the window names an issue, also by the
     item/policy date, or (undated passages) by the issue's reporting period."""
     a, b, issue_only = window
@@ -72,38 +86,101 @@ def _window_mask(snap: Snapshot, window: tuple[str, str, bool]) -> np.ndarray:
 
 def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings, k: int | None = None) -> SearchResult:
     k = k or settings.k
-    mask, notes = allowed_rows(snap, query)
+    mask, period, notes = allowed_rows(snap, query)
     qv = embedder.embed([query.text])[0]
-    rows = np.flatnonzero(mask)
-    if len(rows) == 0:
+    if not mask.any():
         return SearchResult([], query, tuple(notes) + ("No passage matches the filters",), qv)
+    dense, bm25 = candidates(snap, qv, query, mask, settings)
+    scores = fuse(settings, dense, bm25)
+    scores = boost(scores, snap, query, period, settings)
+    order = rank(scores, snap, query)
+    hits = diversify(order, scores, dense, bm25, snap, qv, settings, k)
+    return SearchResult(hits, query, tuple(notes), qv)
 
-    dense_all = np.full(len(snap.chunks), -1.0, dtype=np.float32)
-    scores, ids = snap.dense.search(qv[None, :], CANDIDATES, allowed=None if mask.all() else rows)
+
+def candidates(snap: Snapshot, qv: np.ndarray, query: Query, mask: np.ndarray,
+               settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(dense, bm25): per row, its score in each ranking, NaN outside that ranking's top CANDIDATES."""
+    n = len(snap.chunks)
+    dense = np.full(n, np.nan, dtype=np.float32)
+    scores, ids = snap.dense.search(qv[None, :], CANDIDATES, allowed=None if mask.all() else np.flatnonzero(mask))
     valid = ids[0] >= 0
-    dense_rank_rows = ids[0][valid]
-    dense_all[dense_rank_rows] = scores[0][valid]
+    dense[ids[0][valid]] = scores[0][valid]
+    if settings.unit_dense != "off" and len(snap.unit_vectors):
+        dense = _with_sentences(dense, snap, qv, mask, settings.unit_dense)
 
-    bm25_all = snap.lexicon.scores(tokenize(query.text))
-    bm25_allowed = np.where(mask, bm25_all, 0.0)
-    positive = np.flatnonzero(bm25_allowed > 0)
-    bm25_rank_rows = positive[np.argsort(-bm25_allowed[positive], kind="stable")][:CANDIDATES]
+    bm25 = np.full(n, np.nan, dtype=np.float32)
+    raw = np.where(mask, snap.lexicon.scores(tokenize(query.text)), 0.0)
+    positive = np.flatnonzero(raw > 0)
+    top = positive[np.argsort(-raw[positive], kind="stable")][:CANDIDATES]
+    bm25[top] = raw[top]
+    return dense, bm25
 
-    fused = _fuse(settings, dense_rank_rows, dense_all, bm25_rank_rows, bm25_allowed)
-    for r in fused:
-        c = snap.chunks[r]
-        if query.part and c.part_kind == query.part:
-            fused[r] *= settings.part_boost
-        if query.kind and c.section_kind == query.kind:
-            fused[r] *= settings.part_boost
 
-    order = sorted(fused, key=lambda r: -fused[r])
+def _with_sentences(dense: np.ndarray, snap: Snapshot, qv: np.ndarray, mask: np.ndarray, how: str) -> np.ndarray:
+    """A passage is as close to the question as its closest sentence ("max"), or halfway ("mean")."""
+    rows = np.flatnonzero(~np.isnan(dense))
+    starts, ends = snap.unit_start[rows], snap.unit_start[rows + 1]
+    has = ends > starts
+    rows, starts, ends = rows[has], starts[has], ends[has]
+    if not len(rows):
+        return dense
+    idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+    sims = snap.unit_vectors[idx] @ qv
+    best = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(ends - starts)[:-1]]))
+    out = dense.copy()
+    out[rows] = np.maximum(dense[rows], best) if how == "max" else (dense[rows] + best) / 2
+    return out
+
+
+def fuse(settings: Settings, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+    """One score per row (NaN: in neither ranking)."""
+    out = np.full(len(dense), np.nan, dtype=np.float64)
+    for scores, weight in ((dense, settings.dense_weight), (bm25, settings.bm25_weight)):
+        rows = np.flatnonzero(~np.isnan(scores))
+        if not len(rows):
+            continue
+        if settings.fusion == "score":
+            # Cosines and BM25 live on different scales: scale each list to 0..1 over its candidates.
+            vals = scores[rows].astype(np.float64)
+            span = (vals.max() - vals.min()) or 1.0
+            part = weight * (vals - vals.min()) / span
+        else:
+            ranks = np.empty(len(rows))
+            ranks[np.argsort(-scores[rows], kind="stable")] = np.arange(1, len(rows) + 1)
+            part = weight / (settings.rrf_k + ranks)
+        out[rows] = np.where(np.isnan(out[rows]), 0.0, out[rows]) + part
+    return out
+
+
+def boost(scores: np.ndarray, snap: Snapshot, query: Query, period: np.ndarray | None,
+          settings: Settings) -> np.ndarray:
+    """The part or news kind the question asks for, and its period, raise a passage's score."""
+    out = scores.copy()
+    live = ~np.isnan(out)
+    if query.part:
+        out[live & (snap.row_part == query.part)] *= settings.part_boost
+    if query.kind:
+        out[live & (snap.row_kind == query.kind)] *= settings.part_boost
+    if period is not None:
+        out[live & period] += settings.date_boost
+    return out
+
+
+def rank(scores: np.ndarray, snap: Snapshot, query: Query) -> list[int]:
+    """Rows best first; a question about several periods gets the best passage of each first."""
+    live = np.flatnonzero(~np.isnan(scores))
+    order = [int(r) for r in live[np.argsort(-scores[live], kind="stable")]]
     if len(query.windows) > 1:
-        # A question about several periods gets the best passage of each period first.
-        masks = [_window_mask(snap, w) for w in query.windows]
-        firsts = [next((r for r in order if m[r]), None) for m in masks]
-        firsts = list(dict.fromkeys(r for r in firsts if r is not None))
+        masks = [window_mask(snap, w) for w in query.windows]
+        firsts = list(dict.fromkeys(r for r in (next((r for r in order if m[r]), None) for m in masks) if r is not None))
         order = firsts + [r for r in order if r not in firsts]
+    return order
+
+
+def diversify(order: list[int], scores: np.ndarray, dense: np.ndarray, bm25: np.ndarray, snap: Snapshot,
+              qv: np.ndarray, settings: Settings, k: int) -> list[Hit]:
+    """The first k rows, skipping near-duplicates of rows already taken and rows past the cap per section."""
     hits: list[Hit] = []
     per_section: dict[tuple[str, str], int] = {}
     chosen: list[int] = []
@@ -116,28 +193,9 @@ def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings,
             continue
         per_section[key] = per_section.get(key, 0) + 1
         chosen.append(r)
-        dense = float(dense_all[r]) if dense_all[r] > -1 else float(snap.vectors[r] @ qv)
-        hits.append(Hit(chunk=c, score=fused[r], rank=len(hits) + 1, dense=dense, bm25=float(bm25_all[r]), row=int(r)))
+        cos = float(snap.vectors[r] @ qv)
+        hits.append(Hit(chunk=c, score=float(scores[r]), rank=len(hits) + 1, dense=cos,
+                        bm25=0.0 if np.isnan(bm25[r]) else float(bm25[r]), row=r))
         if len(hits) >= k:
             break
-    return SearchResult(hits, query, tuple(notes), qv)
-
-
-def _fuse(settings: Settings, dense_rows, dense_all, bm25_rows, bm25_all) -> dict[int, float]:
-    fused: dict[int, float] = {}
-    if settings.fusion == "score":
-        # Cosines and BM25 live on different scales: scale each list to 0..1 over its candidates.
-        for rows, scores, weight in ((dense_rows, dense_all, settings.dense_weight),
-                                     (bm25_rows, bm25_all, settings.bm25_weight)):
-            if len(rows) == 0:
-                continue
-            vals = scores[rows]
-            lo, hi = float(vals.min()), float(vals.max())
-            span = (hi - lo) or 1.0
-            for r, v in zip(rows, vals):
-                fused[int(r)] = fused.get(int(r), 0.0) + weight * (float(v) - lo) / span
-        return fused
-    for rows, weight in ((dense_rows, settings.dense_weight), (bm25_rows, settings.bm25_weight)):
-        for rank, r in enumerate(rows, 1):
-            fused[int(r)] = fused.get(int(r), 0.0) + weight / (settings.rrf_k + rank)
-    return fused
+    return hits

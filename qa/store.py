@@ -32,7 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .lexical import Lexicon
+from .lexical import Lexicon, tokenize
 from .schema import Chunk, Issue
 
 # 2: units.npy (one vector per quotable sentence, list item or line).
@@ -120,6 +120,7 @@ class Snapshot:
     rows_by_issue: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
+        self._unit_tokens: dict[int, frozenset[str]] = {}
         self.unit_start = np.concatenate([[0], np.cumsum([len(c.units) for c in self.chunks])]).astype(np.int64)
         if self.unit_vectors is None:
             self.unit_vectors = np.zeros((0, self.vectors.shape[1] if self.vectors.ndim == 2 else 0), np.float32)
@@ -131,10 +132,19 @@ class Snapshot:
         # Per-row columns, so filters are numpy comparisons rather than a loop over every chunk.
         self.row_issue = np.array([c.issue_date for c in self.chunks], dtype="U10")
         self.row_kind = np.array([c.section_kind for c in self.chunks], dtype="U16")
+        self.row_part = np.array([c.part_kind for c in self.chunks], dtype="U16")
         self.row_date = np.array([c.dates[0] if c.dates else "" for c in self.chunks], dtype="U10")
         periods = {d: (i.period_start or "", i.period_end or "") for d, i in self.issues.items()}
         self.row_period_start = np.array([periods.get(c.issue_date, ("", ""))[0] for c in self.chunks], dtype="U10")
         self.row_period_end = np.array([periods.get(c.issue_date, ("", ""))[1] for c in self.chunks], dtype="U10")
+
+    def unit_tokens(self, index: int) -> frozenset[str]:
+        """The stems of unit `index` (a row of unit_vectors), tokenized once per snapshot."""
+        toks = self._unit_tokens.get(index)
+        if toks is None:
+            r = int(np.searchsorted(self.unit_start, index, side="right")) - 1
+            toks = self._unit_tokens[index] = frozenset(tokenize(self.chunks[r].units[index - int(self.unit_start[r])]))
+        return toks
 
     @property
     def dates(self) -> list[str]:

@@ -65,7 +65,7 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     c = hit.chunk
     where = f"{c.section_heading} {c.part_label} {unit.lead} {_title_block(hit, snap)}"
     said = f"{unit.text} {where}"
-    tokens = set(tokenize(said))
+    tokens = snap.unit_tokens(unit.index) | set(tokenize(where))
     missing = [f"anything for {y}" for y in asks.years if y not in f"{unit.text} {unit.lead} {c.part_label}"]
     missing += [f"the figure {f}" for f in asks.figures if f not in said]
     _, absent = _names(asks.names, said, snap, settings)
@@ -165,6 +165,18 @@ def _spelled(stem: str, vocabulary: dict[str, int]) -> str:
     """The archive's spelling of a word it does not know ("shenzen" -> "shenzhen"); else the word."""
     if stem in vocabulary or len(stem) < 5:
         return stem
+    key = (stem, id(vocabulary), len(vocabulary))
+    if key not in _SPELLED:
+        if len(_SPELLED) > 4096:  # bounded: a server sees endless made-up words
+            _SPELLED.clear()
+        _SPELLED[key] = _closest(stem, vocabulary)
+    return _SPELLED[key]
+
+
+_SPELLED: dict = {}
+
+
+def _closest(stem: str, vocabulary: dict[str, int]) -> str:
     close = difflib.get_close_matches(stem, [w for w in vocabulary if w[:1] == stem[:1] and abs(len(w) - len(stem)) <= 2],
                                       n=1, cutoff=0.85)
     return close[0] if close else stem

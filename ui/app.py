@@ -53,7 +53,8 @@ def citation_dict(c) -> dict:
 
 
 def answer_dict(a) -> dict:
-    return {"question": a.question, "answer": a.text, "abstained": a.abstained, "notes": list(a.notes),
+    return {"question": a.question, "answer": a.text, "outcome": a.outcome.value, "abstained": a.abstained,
+            "confidence": a.confidence, "missing": list(a.missing), "notes": list(a.notes),
             "citations": [citation_dict(c) for c in a.citations]}
 
 

@@ -58,7 +58,8 @@ def period(start: str | None, end: str | None) -> str:
 
 def answer_markdown(turn: dict) -> str:
     """The answer of one turn: escaped text, bold [n] markers, the assistant's notes in italics."""
-    if turn["abstained"]:
+    outcome = turn.get("outcome") or ("not_found" if turn["abstained"] else "answered")
+    if outcome == "not_found":
         body = f"**No answer in the archive.** {md(turn['answer'])}"
     else:
         numbers = {str(c["n"]) for c in turn["citations"]}
@@ -70,6 +71,10 @@ def answer_markdown(turn: dict) -> str:
             text = re.sub(r"\\\[(\d+)\\\]", lambda m: f"**\\[{m[1]}\\]**" if m[1] in numbers else m[0], text)
             lines.append(marker + text)
         body = "\n".join(lines)
+        if outcome == "near_miss":
+            # Visibly not an answer: what is missing first, then the closest passage, set apart.
+            head, _, rest = body.partition("\n")
+            body = f"**Not in the archive:** {head}\n\n> " + rest.replace("\n", "\n> ")
     notes = turn.get("notes") or []
     if notes:
         body += "\n\n" + "\n".join(f"_{md(n)}_  " for n in notes)

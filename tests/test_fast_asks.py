@@ -1,0 +1,92 @@
+"""What a question asks for (qa.asks): exact values on single questions, no model, no index."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.asks import Slot, detect_language, has_evidence, read_question, supported
+from qa.lexical import tokenize
+
+
+@pytest.mark.parametrize("question, slot", [
+    ("When is the deadline for submitting comments on the draft?", Slot.DATE),
+    ("When do Shenzhen's AI industry rules take effect?", Slot.DATE),
+    ("When Beijing talks about new-type storage, what is left out?", Slot.OTHER),
+    ("What was CATL's net profit in 2023?", Slot.MONEY),
+    ("How much central government funding has MIIT allocated?", Slot.MONEY),
+    ("What did BYD pay Mercedes-Benz for the remaining 10 percent of Denza?", Slot.MONEY),
+    ("Which kinds of companies are most at risk under the penalty regime?", Slot.OTHER),
+    ("How many firms were selected in the 2024 round?", Slot.COUNT),
+    ("By how much did energy use per unit fall?", Slot.COUNT),
+    ("What share of orders did China win?", Slot.SHARE),
+    ("Who issued the smart factory notice?", Slot.BODY),
+    ("Besides SAMR, which three ministries issued the notice?", Slot.BODY),
+    ("Which European chipmaker teamed up with a Chinese foundry?", Slot.COMPANY),
+    ("what should european firms watch out for", Slot.OTHER),
+    ("In which Chinese city will Airbus open its second line?", Slot.PLACE),
+    ("What is the official English title of the document?", Slot.TITLE),
+    ("Which state media outlet reported the gain?", Slot.SOURCE),
+    ("Does the draft define core data?", Slot.YESNO),
+    ("Once a company is named, does it keep the title for good?", Slot.YESNO),
+    ("Why is China launching the pilot?", Slot.REASON),
+    ("What are the new energy storage targets for 2027?", Slot.LIST),
+])
+def test_the_kind_of_answer_asked(question, slot):
+    assert read_question(question).slot is slot
+
+
+def test_years_asked_about_are_details_but_a_year_naming_a_document_is_not():
+    assert read_question("What is the 2030 target for storage companies?").years == ("2030",)
+    assert read_question("What was the output of Shanghai's AI industry in 2022?").years == ("2022",)
+    assert read_question("Which materials are named in the 2022 basic industrial materials plan?").years == ()
+    assert read_question("a cap on firms in the 2024 champion selection").years == ()
+    # A date phrase already read as a period is not a detail: its span is passed in.
+    q = "What did BYD announce in September 2022?"
+    assert read_question(q, [(q.index("September"), len(q) - 1)]).years == ()
+
+
+def test_names_are_proper_names_and_identifiers_not_sentence_starts_or_nationalities():
+    assert read_question("Compare Shanghai's 2022 plan with the national pilot").names == ("Shanghai",)
+    assert read_question("Beyond handing out titles, what is Beijing trying to get?").names == ("Beijing",)
+    assert read_question("what is the MIIT champions notice called in English").names == ("MIIT",)
+    assert read_question("IBM China R&D shutdown - how many jobs affected").names == ("IBM China R&D",)
+    assert read_question("what is the target number of 6G base stations").names == ("6G",)
+    assert read_question("the push behind China's 5G-based factories").names == ("5G", "China")
+
+
+def test_the_attribute_asked_about_when_the_issues_name_it_in_known_words():
+    asked = read_question("What was CATL's net profit in 2023?")
+    assert asked.focus == tuple(tokenize("profit")) and asked.focus_phrase == "profit"
+    assert read_question("How many world-class players does the ministry want?").focus == ()
+    assert read_question("How many 5G+industrial internet pilot zones does MIIT plan to approve?").counted == \
+        tuple(tokenize("5G+industrial internet pilot zones"))[:4]
+
+
+def test_languages():
+    assert detect_language("What are the new energy storage targets for 2027?") == "en"
+    assert detect_language("2027年新型储能制造业的主要发展目标有哪些？") != "en"
+    assert detect_language("Quels sont les objectifs pour 2027 des lignes directrices du MIIT ?") == "French"
+    assert detect_language("Wie hoch sind die Strafen im Entwurf der Richtlinie?") == "German"
+    assert detect_language("MIIT 2027 targets") == "en"
+
+
+def test_evidence_of_each_kind_of_answer():
+    assert has_evidence(Slot.COUNT, "its GR-1 robot has entered mass-production in 2023") is False
+    assert has_evidence(Slot.COUNT, "with 318,900 5G base stations") is True
+    assert has_evidence(Slot.MONEY, "companies worth CNY 100 billion") is True
+    assert has_evidence(Slot.MONEY, "selling its remaining 10 percent stake") is False
+    assert has_evidence(Slot.DATE, "Date: November 6, 2024") is True
+    assert has_evidence(Slot.BODY, "Issuing body: SAMR", ("SAMR",)) is False
+    assert has_evidence(Slot.BODY, "Issuing body: MIIT etc.") is True
+    assert has_evidence(Slot.PLACE, "a second A320 assembly line in China by 2026", ("Airbus", "A320")) is False
+    assert has_evidence(Slot.COMPANY, "Gallup, the polling group, is pulling out of China") is True
+    assert has_evidence(Slot.COMPANY, "Leading research institutes as well as telecom companies") is False
+    assert has_evidence(Slot.SOURCE, "sold out within seconds of its launch (Yicai article)") is True
+    assert has_evidence(Slot.LIST, "anything") is None
+
+
+def test_a_word_is_supported_by_itself_or_its_family():
+    tokens = set(tokenize("The MIIT will invest in clusters; companies worth CNY 100 billion"))
+    assert supported(tokenize("funding")[0], tokens)      # invest ~ funding
+    assert supported(tokenize("firms")[0], tokens)        # companies ~ firms
+    assert not supported(tokenize("profit")[0], tokens)   # revenue or worth is not profit
