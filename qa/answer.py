@@ -193,7 +193,7 @@ def cover_periods(chosen: list[Unit], units: list[Unit], hits: list[Hit], query)
 
 
 # Questions answered by one value: quote the unit that has it, not the list around it.
-_ONE_VALUE = (Slot.DATE, Slot.MONEY, Slot.COUNT, Slot.SHARE, Slot.BODY, Slot.TITLE)
+_ONE_VALUE = (Slot.DATE, Slot.MONEY, Slot.COUNT, Slot.SHARE, Slot.BODY, Slot.TITLE, Slot.DURATION)
 
 
 def render(question: str, hits: list[Hit], chosen: list[Unit], notes: tuple[str, ...], verdict: Verdict) -> Answer:

@@ -28,6 +28,7 @@ class Slot(str, enum.Enum):
     PLACE = "place"        # where, which city, province or country
     TITLE = "title"        # the name or title of a document
     SOURCE = "source"      # where a figure or report comes from
+    DURATION = "duration"  # how long
     YESNO = "yes_no"       # does / is / will ...
     REASON = "reason"      # why
     LIST = "list"          # which measures, what are the targets
@@ -71,6 +72,7 @@ _SLOTS: list[tuple[Slot, re.Pattern]] = [
     (Slot.SOURCE, re.compile(r"\b(data )?sources?\b|\bwho (made|estimated|reported|compiled)\b|\bwhere do(es)? .{0,60} come from\b|"
                              rf"\baccording to (whom|which)\b|{_WHICH}(outlet|newspaper|publication|media)\b", re.I)),
     (Slot.REASON, re.compile(rf"^why\b|\bwhy {_AUX}\b|\b(reason|motivation|rationale)s?\b", re.I)),
+    (Slot.DURATION, re.compile(r"\bhow long\b|\bfor how many (years|months)\b|\bduration\b", re.I)),
     (Slot.DATE, re.compile(rf"^(?:until when|by when)\b|\bwhen {_AUX}\b|\b(what|which) (date|day|month|year)\b|\bdeadlines?\b|"
                            r"\bdue date\b|\btake effect\b|\bcome into (force|effect)\b", re.I)),
     (Slot.SHARE, re.compile(r"\b(what|which) (share|percentage|proportion|per ?cent|rate)\b|\bhow much of\b|\bwhat per ?cent\b|"
@@ -186,7 +188,7 @@ def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
 
 
 # Kinds of answer that are a value of something: the something must be what the passage gives.
-_MEASURED = (Slot.MONEY, Slot.COUNT, Slot.DATE, Slot.SHARE)
+_MEASURED = (Slot.MONEY, Slot.COUNT, Slot.DATE, Slot.SHARE, Slot.DURATION)
 
 
 def _stem(word: str) -> str:
@@ -258,6 +260,7 @@ _EVIDENCE = {
     Slot.DATE: re.compile(rf"\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b|\b(?:19|20)\d\d\b|\b(?:until|by|before|from) (?:the )?(?:end|middle|beginning)\b", re.I),
     Slot.MONEY: re.compile(r"\b(?:CNY|RMB|USD|EUR|US\$|yuan|dollars?|euros?)\b|[$€¥]\s?\d|\b\d[\d,.]*\s*(?:billion|million|trillion|bn)\b", re.I),
     Slot.COUNT: re.compile(_NUMBER, re.I),
+    Slot.DURATION: re.compile(rf"(?:{_NUMBER})[\s-]+(?:years?|months?|weeks?|days?)\b|\buntil\b|\bthrough\b|\bvalid (?:for|until)\b", re.I),
     Slot.SHARE: re.compile(r"\d\s*(?:%|percent|per cent)|\b(?:half|third|quarter|majority|fifth|tenth)s?\b|\bpercentage\b", re.I),
     # A source line, a cited report "(Reuters article)", or "according to" / "data from".
     Slot.SOURCE: re.compile(r"\bsources?\s*:|\([^()]*\b(?:article|report|notice|data|statistics|survey|release|website|statement|"

@@ -6,6 +6,7 @@ check need them: a question's distinctive words are the ones few passages contai
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import math
@@ -62,6 +63,7 @@ class Lexicon:
         self.bm25 = bm25
         self.df = df
         self.n_docs = n_docs
+        self._spelled: dict[str, str] = {}
 
     @classmethod
     def build(cls, texts: list[str]) -> "Lexicon":
@@ -76,11 +78,27 @@ class Lexicon:
         return math.log(1 + (self.n_docs - self.df.get(term, 0) + 0.5) / (self.df.get(term, 0) + 0.5))
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """BM25 score of every chunk (row order), zeros when no query word is indexed."""
-        known = [t for t in query_tokens if t in self.df]
+        """BM25 score of every chunk (row order), zeros when no query word is indexed. A word the
+        archive does not know is read as the archive's spelling of it ("certifcation")."""
+        known = [w for w in (self.spelled(t) for t in query_tokens) if w in self.df]
         if not known:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+
+    def spelled(self, stem: str) -> str:
+        """The archive's spelling of a word it does not know ("shenzen" -> "shenzhen"), else the word.
+
+        Only words of five letters or more, and only a close match (difflib ratio 0.85: one letter
+        wrong, missing or extra in a word of seven or more): short words and names differ too often."""
+        if stem in self.df or len(stem) < 5:
+            return stem
+        if stem not in self._spelled:
+            if len(self._spelled) > 4096:  # bounded: a server sees endless made-up words
+                self._spelled.clear()
+            near = [w for w in self.df if w[:1] == stem[:1] and abs(len(w) - len(stem)) <= 2]
+            close = difflib.get_close_matches(stem, near, n=1, cutoff=0.85)
+            self._spelled[stem] = close[0] if close else stem
+        return self._spelled[stem]
 
     def save(self, folder: Path) -> None:
         self.bm25.save(str(folder), show_progress=False)

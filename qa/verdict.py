@@ -13,7 +13,6 @@ questions. What is missing is said in the answer: "The issues don't give a 2030 
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ from .settings import Settings
 from .store import Snapshot
 
 _WHAT = {Slot.DATE: "a date", Slot.MONEY: "an amount", Slot.COUNT: "a number", Slot.SHARE: "a share or percentage",
-         Slot.BODY: "which body", Slot.COMPANY: "which company", Slot.PLACE: "which place", Slot.SOURCE: "a source"}
+         Slot.BODY: "which body", Slot.COMPANY: "which company", Slot.PLACE: "which place", Slot.SOURCE: "a source", Slot.DURATION: "how long"}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -132,7 +131,7 @@ def _names(names: tuple[str, ...], scope: str, snap: Snapshot, settings: Setting
     here = set(tokenize(scope))
     unknown, absent = [], []
     for name in names:
-        stems = [_spelled(t, lex.df) for t in tokenize(name)]
+        stems = [lex.spelled(t) for t in tokenize(name)]
         if not stems or _abbreviates(name, scope):
             continue
         if not any(t in lex.df for t in stems):
@@ -159,27 +158,6 @@ def _abbreviates(name: str, text: str) -> bool:
 
 
 _SKIP = frozenset("and of the for to in on".split())
-
-
-def _spelled(stem: str, vocabulary: dict[str, int]) -> str:
-    """The archive's spelling of a word it does not know ("shenzen" -> "shenzhen"); else the word."""
-    if stem in vocabulary or len(stem) < 5:
-        return stem
-    key = (stem, id(vocabulary), len(vocabulary))
-    if key not in _SPELLED:
-        if len(_SPELLED) > 4096:  # bounded: a server sees endless made-up words
-            _SPELLED.clear()
-        _SPELLED[key] = _closest(stem, vocabulary)
-    return _SPELLED[key]
-
-
-_SPELLED: dict = {}
-
-
-def _closest(stem: str, vocabulary: dict[str, int]) -> str:
-    close = difflib.get_close_matches(stem, [w for w in vocabulary if w[:1] == stem[:1] and abs(len(w) - len(stem)) <= 2],
-                                      n=1, cutoff=0.85)
-    return close[0] if close else stem
 
 
 def _join(items: tuple[str, ...]) -> str:
