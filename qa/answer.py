@@ -177,7 +177,7 @@ def cover_periods(chosen: list[Unit], units: list[Unit], hits: list[Hit], query)
     """A question about several years or periods ("the 2022 and 2024 plans") quotes the best
     unit of each, when the quote so far leaves one out."""
     wanted = [(y, y) for y in query.asks.years] if len(query.asks.years) > 1 else \
-        [(a[:4], b) for a, b, _ in query.windows] if len(query.windows) > 1 else []
+        [(w.first[:4], w.last) for w in query.windows] if len(query.windows) > 1 else []
     out = list(chosen)
     for first, last in wanted:
         def within(u: Unit) -> bool:

@@ -284,6 +284,34 @@ _TITLES = frozenset("dr mr mrs ms prof president premier minister director chair
 _CAPITAL = re.compile(r"(?<![.;?!]\s)(?<!^)\b[A-Z][\w&'’-]*|\b[A-Z][A-Z0-9]+\b|\b[A-Z][\w&'’-]*(?=,|\s+[A-Z])")
 
 
+_JOINING = frozenset("and of the for to in on".split())
+
+
+def spelled_out(acronym: str, text: str) -> list[str]:
+    """The words of `text` an acronym stands for ("SAMR" -> State Administration for Market
+    Regulation; "SMEs" -> small and medium-sized enterprises), or [] when the text has none."""
+    letters = acronym.rstrip("s")
+    if not (2 <= len(letters) <= 6 and letters.isupper() and letters.isalpha()):
+        return []
+    ws = re.findall(r"[A-Za-z][A-Za-z-]*", text)
+    content = [i for i, w in enumerate(ws) if w.lower() not in _JOINING]
+    n = len(letters)
+    for k in range(len(content) - n + 1):
+        idx = content[k:k + n]
+        if "".join(ws[i][0] for i in idx).upper() == letters:
+            return ws[idx[0]:idx[-1] + 1]
+    return []
+
+
+def abbreviated(name: str, text: str) -> bool:
+    """A name the text gives in its other form: an acronym spelt out ("EV" for "electric
+    vehicles"), or a spelt-out name by its acronym ("Data Security Law" as "DSL")."""
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in _JOINING).upper()
+    if len(initials) >= 2 and " " in name.strip() and re.search(rf"\b{initials}s?\b", text):
+        return True
+    return bool(spelled_out(name, text))
+
+
 def has_evidence(slot: Slot, text: str, given: tuple[str, ...] = ()) -> bool | None:
     """Whether `text` contains an answer of the kind asked; None when the kind has no test.
     `given`: names the question itself states, which are not an answer ("Besides SAMR, who...")."""
@@ -292,7 +320,7 @@ def has_evidence(slot: Slot, text: str, given: tuple[str, ...] = ()) -> bool | N
         return bool(rx.search(text))
     if slot not in (Slot.BODY, Slot.COMPANY, Slot.PLACE):
         return None
-    said = {w.lower() for n in given for w in re.findall(r"[\w'-]+", n)}
+    said = {w.lower() for n in given for w in re.findall(r"[\w'-]+", n) + spelled_out(n, text)}
     names = [m.group().rstrip("'’").removesuffix("'s").removesuffix("’s") for m in _CAPITAL.finditer(text)]
     names = [n for n in names if n.lower() not in said and n.lower() not in STOPWORDS and n.lower() not in _TITLES
              and not re.fullmatch(MONTH_RE, n, re.I) and n.lower() != "china"]

@@ -45,6 +45,18 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class Window:
+    """A period a question names ("in November 2024", "the 2022 issues", "late 2023")."""
+    first: str
+    """ISO date, inclusive."""
+    last: str
+    names_issue: bool
+    """"the December 2024 issue": matches the issue date alone, not item or policy dates."""
+    label: str
+    """As the answer's note names it: "November 2024", "2022 issues"."""
+
+
+@dataclass(frozen=True)
 class Query:
     question: str
     """As asked."""
@@ -56,7 +68,7 @@ class Query:
     """The question without its date, "latest issue" and news-kind phrases: what it is about.
     Empty topic words mean a browsing question ("corporate news in September 2022")."""
     filters: Filters = Filters()
-    windows: tuple[tuple[str, str, bool], ...] = ()
+    windows: tuple[Window, ...] = ()
     """Date ranges the question names, as (first, last, names an issue). A passage matches a
     range by its issue date, item or policy date, or its issue's reporting period; a range
     that names an issue ("the December 2024 issue") matches the issue date alone."""
@@ -111,15 +123,13 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
         text = f"{q} {prior}"
         notes.append(f"Read as a follow-up to: “{prior}”")
 
-    windows, labels, spans = _windows(q, today)
+    windows, spans = _windows(q, today)
     latest = bool(_LATEST.search(q))
     f = filters or Filters()
     eligible = [d for d in dates or () if (not f.issues or d in f.issues) and (not f.date_from or d >= f.date_from)
                 and (not f.date_to or d <= f.date_to)]
     if latest and eligible:
         notes.append(f"Searched the latest issue only ({format_date(max(eligible))})")
-    elif windows:
-        notes.append(f"Searched material from {' and '.join(labels)} only")
     outside = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q))
     topic = " ".join(_POLICY.sub(" ", _CORPORATE.sub(" ", _LATEST.sub(" ", outside))).split())
 
@@ -152,15 +162,13 @@ def _month_range(year: int, m1: int, m2: int) -> tuple[str, str]:
 
 def _windows(q: str, today: dt.date):
     """Every date phrase in the question -> ([(first, last, names an issue)], labels, text spans)."""
-    windows: list[tuple[str, str, bool]] = []
-    labels: list[str] = []
+    windows: list[Window] = []
     spans: list[tuple[int, int]] = []
 
     def add(a: str, b: str, issue: bool, label: str, span: tuple[int, int]) -> None:
         if any(s[0] < span[1] and span[0] < s[1] for s in spans):
             return  # already read as part of a longer phrase
-        windows.append((a, b, issue))
-        labels.append(label)
+        windows.append(Window(a, b, issue, label))
         spans.append(span)
 
     # "the 2022 and December 2024 issues": each element of the list names an issue.
@@ -199,4 +207,4 @@ def _windows(q: str, today: dt.date):
     for m in re.finditer(rf"\b(last|previous|this)\s+year'?s?\b", q, re.I):
         year = today.year - (0 if m.group(1).lower() == "this" else 1)
         add(*_month_range(year, 1, 12), False, str(year), m.span())
-    return windows, labels, spans
+    return windows, spans

@@ -21,7 +21,7 @@ import numpy as np
 
 from .embed import Embedder
 from .lexical import tokenize
-from .query import Query
+from .query import Query, Window
 from .schema import Hit
 from .settings import Settings
 from .store import Snapshot
@@ -63,20 +63,23 @@ def allowed_rows(snap: Snapshot, query: Query) -> tuple[np.ndarray, np.ndarray |
     if not query.windows:
         return mask, None, notes
     within = mask & np.logical_or.reduce([window_mask(snap, w) for w in query.windows])
+    period = " and ".join(w.label for w in query.windows)
     if not within.any():
-        notes.append("Nothing in the archive from the period the question names; searched all issues instead")
+        notes.append(f"Nothing in the archive is from {period}; searched all issues instead")
         return mask, None, notes
-    if not tokenize(query.topic):
-        return within, None, notes  # "What happened in corporate news in September 2022?"
+    if not tokenize(query.topic):  # "What happened in corporate news in September 2022?"
+        notes.append(f"Searched material from {period} only")
+        return within, None, notes
+    notes.append(f"Put material from {period} first")
     return mask, within, notes
 
 
-def window_mask(snap: Snapshot, window: tuple[str, str, bool]) -> np.ndarray:
+def window_mask(snap: Snapshot, window: Window) -> np.ndarray:
     """Rows in the window: by issue date; unless the window names an issue, also by the
     item/policy date, or (undated passages) by the issue's reporting period."""
-    a, b, issue_only = window
+    a, b = window.first, window.last
     m = (snap.row_issue >= a) & (snap.row_issue <= b)
-    if issue_only:
+    if window.names_issue:
         return m
     dated = snap.row_date != ""
     m |= dated & (snap.row_date >= a) & (snap.row_date <= b)

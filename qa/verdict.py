@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .asks import Slot, has_evidence, supported
+from .asks import Slot, abbreviated, has_evidence, supported
 from .lexical import tokenize
 from .schema import DOCUMENT, ITEM, Hit, Outcome
 from .settings import Settings
@@ -132,7 +132,7 @@ def _names(names: tuple[str, ...], scope: str, snap: Snapshot, settings: Setting
     unknown, absent = [], []
     for name in names:
         stems = [lex.spelled(t) for t in tokenize(name)]
-        if not stems or _abbreviates(name, scope):
+        if not stems or abbreviated(name, scope):
             continue
         if not any(t in lex.df for t in stems):
             unknown.append(name)
@@ -141,23 +141,6 @@ def _names(names: tuple[str, ...], scope: str, snap: Snapshot, settings: Setting
             if rare:
                 absent.append(name)
     return unknown, absent
-
-
-def _abbreviates(name: str, text: str) -> bool:
-    """A name the text gives in its other form: an acronym spelt out ("EV" for "electric vehicles",
-    "SMEs" for "small and medium-sized enterprises"), or a spelt-out name by its acronym ("DSL")."""
-    initials = "".join(w[0] for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in _SKIP).upper()
-    if len(initials) >= 2 and " " in name.strip() and re.search(rf"\b{initials}s?\b", text):
-        return True
-    letters = name.rstrip("s")
-    if not (2 <= len(letters) <= 6 and letters.isupper() and letters.isalpha()):
-        return False
-    ws = [w for w in re.findall(r"[A-Za-z]+", text) if w.lower() not in _SKIP]
-    n = len(letters)
-    return any("".join(w[0] for w in ws[i:i + n]).upper() == letters for i in range(len(ws) - n + 1))
-
-
-_SKIP = frozenset("and of the for to in on".split())
 
 
 def _join(items: tuple[str, ...]) -> str:

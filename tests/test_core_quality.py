@@ -8,38 +8,51 @@ import json
 import pytest
 
 from core_helpers import ENERGY_BULLET, ENERGY_HEADING, ENERGY_Q, QUESTIONS
-from qa.evaluate import evaluate, failures, format_table, load_questions, summarize
+from qa.evaluate import (evaluate, failures, format_leave_one_out, format_table, leave_one_out, load_questions,
+                         summarize)
 
-# Measured on all 107 questions at commit time: Recall@5 0.968, MRR@10 0.905, answers citing a
-# gold fact 0.862, answerable wrongly declined 0.000, unanswerable declined 0.154.
-RECALL_AT_5_FLOOR = 0.93
-MRR_FLOOR = 0.85
-ANSWER_FACT_FLOOR = 0.80
-WRONGLY_DECLINED_CEILING = 0.05
-UNANSWERABLE_DECLINED_FLOOR = 0.10
+# Floors a little under the values measured at commit time on the 345 questions (qa eval
+# bench/questions.jsonl --leave-one-out): overall R@5 0.974, MRR 0.899, answers containing a gold
+# fact 0.860, citations in gold sections 0.896, answerable wrongly declined 0.012, unanswerable
+# declined or flagged 0.725. Per held-out issue (the worst of the four folds): R@5 0.947,
+# MRR 0.840, answers containing the fact 0.758, unanswerable declined 0.652, wrongly declined 0.029.
+FLOORS = {"recall@5": 0.95, "mrr@10": 0.87, "answer_contains": 0.83, "citation_precision": 0.86,
+          "declined_unanswerable": 0.68}
+CEILINGS = {"wrongly_declined": 0.03}
+FOLD_FLOORS = {"recall@5": 0.92, "mrr@10": 0.81, "answer_contains": 0.73, "declined_unanswerable": 0.60}
+FOLD_CEILINGS = {"wrongly_declined": 0.05}
 
 
-def test_retrieval_quality_floor(assistant):
+def test_quality_floor_in_sample_and_on_each_held_out_issue(assistant):
     questions = load_questions(QUESTIONS, "all")
-    assert len(questions) >= 40
-    assert any(not q["gold"] for q in questions), "the set includes questions the corpus cannot answer"
+    assert len(questions) >= 300
     outcomes = evaluate(assistant, questions)
     summary = summarize(outcomes)
     overall = summary["overall"]
-    table = format_table(summary)
-    print(f"\n{len(questions)} questions from {QUESTIONS.name}\n{table}")
+    loo = leave_one_out({"shipped": outcomes})
+    print(f"\n{len(questions)} questions from {QUESTIONS.name}\n{format_table(summary)}\n{format_leave_one_out(loo)}")
     for f in failures(outcomes):
         print(f"  {f['id']} [{f['kind']}] {'; '.join(f['why'])}")
-    measured = (f"Recall@5 {overall['recall@5']:.3f} (floor {RECALL_AT_5_FLOOR}), "
-                f"MRR@10 {overall['mrr@10']:.3f} (floor {MRR_FLOOR}), "
-                f"unanswerable declined {overall.get('declined_unanswerable', 0):.3f}")
-    print(measured)
-    assert overall["questions"] == len(questions)
-    assert overall["recall@5"] >= RECALL_AT_5_FLOOR, measured
-    assert overall["mrr@10"] >= MRR_FLOOR, measured
-    assert overall["answer_has_fact"] >= ANSWER_FACT_FLOOR, measured + f", answers with a fact {overall['answer_has_fact']:.3f}"
-    assert overall["wrongly_declined"] <= WRONGLY_DECLINED_CEILING, measured + f", wrongly declined {overall['wrongly_declined']:.3f}"
-    assert overall["declined_unanswerable"] >= UNANSWERABLE_DECLINED_FLOOR, measured
+    assert overall["questions"] == len(questions) and len(loo["folds"]) == 4
+    below = {k: round(overall[k], 3) for k, floor in FLOORS.items() if overall[k] < floor}
+    below |= {k: round(overall[k], 3) for k, ceiling in CEILINGS.items() if overall[k] > ceiling}
+    for fold in loo["folds"]:
+        test = fold["test"]
+        below |= {f"{fold['held_out']} {k}": round(test[k], 3) for k, floor in FOLD_FLOORS.items() if test[k] < floor}
+        below |= {f"{fold['held_out']} {k}": round(test[k], 3) for k, c in FOLD_CEILINGS.items() if test[k] > c}
+    assert not below, f"below the floor: {below}"
+
+
+def test_the_example_question_is_answered_as_the_readme_shows(assistant):
+    answer = assistant.ask(ENERGY_Q)
+    assert answer.text == ("Important goals for 2027 include:\n"
+                           "- Cultivate between three to five companies worth CNY 100 billion [1]\n"
+                           "- Increase new energy storage manufacturing capacity to match downstream demand in "
+                           "various sectors, for instance transportation, construction, communications, and "
+                           "agriculture [1]\n"
+                           "- Promote international cooperation in the new energy storage industry through "
+                           "mechanisms such as the Belt and Road Initiative (BRI) [1]")
+    assert [c.label() for c in answer.citations] == [f"China Industries, 4 December 2024 — {ENERGY_HEADING} — At a glance"]
 
 
 def test_the_instrument_reports_a_wrong_gold_entry(tmp_path, assistant):

@@ -9,7 +9,7 @@ import pytest
 
 from core_helpers import DATES, ENERGY_BULLET, ENERGY_HEADING, ENERGY_Q
 from qa import Filters, QuestionError
-from qa.schema import ARTICLE, CORPORATE_NEWS, POLICY_NEWS
+from qa.schema import ARTICLE, CORPORATE_NEWS, POLICY_NEWS, Outcome
 
 BIG_DATA_2027 = "What are the 2027 targets of the new materials big data system?"
 BIG_DATA_2035 = "By 2035, the new materials big data center system will be fully operational"
@@ -90,15 +90,31 @@ def test_the_latest_issue_note_names_the_issue_searched(assistant):
     assert any("6 December 2023" in n for n in result.query.notes + result.notes), result.query.notes
 
 
-def test_a_month_narrows_to_material_of_that_month(assistant):
+def test_a_month_lifts_material_of_that_month_to_the_top(assistant):
     question = "Which data and robot policies were announced in November 2024?"
     result = assistant.search(question, k=10)
-    assert any("November 2024" in n for n in result.query.notes)
-    assert result.hits and {h.chunk.issue_date for h in result.hits} == {"2024-12-04"}
-    dated = [d for h in result.hits for d in h.chunk.dates]
+    assert any("November 2024" in n for n in result.notes)
+    top = result.hits[:5]
+    assert {h.chunk.issue_date for h in top} == {"2024-12-04"}
+    dated = [d for h in top for d in h.chunk.dates]
     assert dated and all(d.startswith("2024-11") for d in dated), dated
     wider = assistant.search("Which data and robot policies were announced?", k=10).hits
     assert len({h.chunk.issue_date for h in wider}) > 1
+
+
+def test_a_month_is_evidence_not_a_filter(assistant):
+    # The storage plan is dated 6 November 2024, in the December 2024 issue: nothing of it is from
+    # October. A hard filter dropped it; as evidence, the month cannot outweigh the plan itself.
+    question = "What are the new energy storage targets for 2027 announced in October 2024?"
+    result = assistant.search(question, k=10)
+    assert "Put material from October 2024 first" in result.notes
+    assert any(ENERGY_BULLET in h.chunk.text for h in result.hits), [h.chunk.id for h in result.hits]
+
+
+def test_a_question_that_is_only_a_period_is_narrowed_to_it(assistant):
+    result = assistant.search("What happened in corporate news in September 2022?", k=10)
+    assert result.hits and all(h.chunk.dates[0].startswith("2022-09") for h in result.hits)
+    assert {h.chunk.section_kind for h in result.hits[:3]} == {"corporate_news"}
 
 
 def test_an_issue_month_names_the_issue(assistant):
@@ -150,3 +166,44 @@ def test_issue_list_and_sections(assistant):
         assistant.snapshot.manifest["issues"]["2024-12-04"]["chunks"]
     assert (latest["policy_news"], latest["corporate_news"]) == (8, 10)
     assert assistant.get_section("2024-12-04", "2").title == ENERGY_HEADING[3:]
+
+
+# Three outcomes: an answer, a near miss that says what is missing, nothing found.
+
+@pytest.mark.parametrize("question, missing", [
+    ("What is China's 2030 target for the number of CNY 100 billion new energy storage companies?", "2030"),
+    ("What was CATL's net profit in 2023?", "profit"),
+    ("What is China's 2027 target for EV charging piles?", "EV"),
+    ("When is the deadline for public comments on the smart factory notice?", None),
+    ("Besides SAMR, which three ministries issued the product carbon footprint certification pilot notice?", "body"),
+])
+def test_a_near_miss_cites_the_closest_passage_and_says_what_is_missing(assistant, question, missing):
+    answer = assistant.ask(question)
+    if answer.outcome is Outcome.ANSWERED:
+        pytest.fail(f"answered a question the archive does not answer: {answer.text[:200]}")
+    if answer.outcome is Outcome.NEAR_MISS:
+        assert answer.abstained and answer.citations and answer.missing
+        assert answer.text.startswith("The issues don't give ")
+        if missing:
+            assert any(missing in m for m in answer.missing), answer.missing
+        assert 0 <= answer.confidence <= 0.5
+
+
+def test_an_answer_states_its_confidence(assistant):
+    answer = assistant.ask(ENERGY_Q)
+    assert answer.outcome is Outcome.ANSWERED and not answer.abstained and answer.missing == ()
+    assert 0.5 < answer.confidence <= 1
+
+
+@pytest.mark.parametrize("question", ["2027年新型储能制造业的主要发展目标有哪些？",
+                                      "Quels sont les objectifs pour 2027 des lignes directrices du MIIT ?"])
+def test_a_question_not_in_english_is_told_the_archive_is_in_english(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.outcome is Outcome.NOT_FOUND and answer.citations == ()
+    assert "in English" in answer.text
+
+
+def test_an_exact_date_asked_is_quoted_from_the_policy_block(assistant):
+    answer = assistant.ask("When was the new energy storage manufacturing action plan issued?")
+    assert answer.outcome is Outcome.ANSWERED
+    assert "November 6, 2024" in answer.text

@@ -90,3 +90,14 @@ def test_a_word_is_supported_by_itself_or_its_family():
     assert supported(tokenize("funding")[0], tokens)      # invest ~ funding
     assert supported(tokenize("firms")[0], tokens)        # companies ~ firms
     assert not supported(tokenize("profit")[0], tokens)   # revenue or worth is not profit
+
+
+def test_acronyms_and_what_they_stand_for():
+    from qa.asks import abbreviated, spelled_out
+    text = "The State Administration for Market Regulation (SAMR) and three other ministries announced a pilot"
+    assert spelled_out("SAMR", text) == ["State", "Administration", "for", "Market", "Regulation"]
+    assert has_evidence(Slot.BODY, text, ("SAMR",)) is False  # SAMR spelt out is still SAMR
+    assert abbreviated("EV", "the purchase tax on electric vehicles")
+    assert abbreviated("SMEs", "small and medium-sized enterprises")
+    assert abbreviated("Data Security Law", "as already outlined in the DSL")
+    assert not abbreviated("EV", "energy storage targets for 2027")
