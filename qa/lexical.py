@@ -82,6 +82,11 @@ class Lexicon:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
 
+    @property
+    def bm25_docs(self) -> int:
+        """Documents the BM25 matrix was built over: must equal `n_docs` and the chunk count."""
+        return int(self.bm25.scores["num_docs"])
+
     def save(self, folder: Path) -> None:
         self.bm25.save(str(folder), show_progress=False)
         (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}))
