@@ -305,7 +305,7 @@ def _scale(sc: dict) -> list[str]:
                 f"chunks would take too long on this machine{est}, so this row reuses the "
                 f"{t['from_issues']:,}-issue index: {t['copies']} copies of its chunks and issues, dates moved on by "
                 f"whole archives, vectors perturbed with Gaussian noise (σ = {t['noise']} per dimension) and "
-                "renormalised. It is written by the store's own writer (`qa.store.write_generation`: chunks, vectors, "
+                "renormalised. It is written by the store's own writer (`qa.writer.write_generation`: chunks, vectors, "
                 "FAISS, BM25, issue files, fsync), so the *write* time, size on disk, load time, memory and search "
                 "latency are those of an index this large; the build time of a real one would be dominated by "
                 "embedding (chunks ÷ the encoder's chunks/s above)."]

@@ -224,10 +224,11 @@ def worker_serve(args) -> dict:
 def worker_tile(args) -> dict:
     """A `copies`-times larger index from an existing one's vectors: dates moved on by whole
     archives, each vector perturbed by Gaussian noise (sigma per dimension) and renormalised.
-    Written with the store's own writer (qa.store.write_generation), so the files, the FAISS
+    Written with the store's own writer (qa.writer.write_generation), so the files, the FAISS
     index type and the BM25 index are what a real build of that size would write."""
     from qa.schema import Chunk, Issue, format_date
-    from qa.store import load_snapshot, publish, write_generation
+    from qa.store import IssueEntry, load_snapshot
+    from qa.writer import publish, write_generation
     import synth
     src = load_snapshot(Path(args.source))
     n_issues = len(src.issues)
@@ -248,8 +249,8 @@ def worker_tile(args) -> dict:
             new = Issue.from_dict(json.loads(move(json.dumps(issue.to_dict()), days)))
             new = dataclasses.replace(new, source=synth.file_name(dt.date.fromisoformat(new.date)))
             issues.append(new)
-            manifest_issues[new.date] = {"source": new.source, "sha256": new.sha256,
-                                         "chunks": len(src.rows_by_issue.get(d, []))}
+            manifest_issues[new.date] = IssueEntry(source=new.source, sha256=new.sha256,
+                                                   chunks=len(src.rows_by_issue.get(d, [])))
         for c in src.chunks:
             days = shift[c.issue_date]
             new_date = (dt.date.fromisoformat(c.issue_date) + dt.timedelta(days=days)).isoformat()
@@ -259,9 +260,10 @@ def worker_tile(args) -> dict:
         v = src.vectors + (rng.standard_normal(src.vectors.shape).astype(np.float32) * args.noise if j else 0)
         vecs.append(v / np.linalg.norm(v, axis=1, keepdims=True))
     vectors = np.vstack(vecs).astype(np.float32)
-    manifest = {**{k: v for k, v in src.manifest.items() if k != "format"}, "issues": manifest_issues}
+    manifest = dataclasses.replace(src.manifest, issues=manifest_issues)
     t = time.perf_counter()
-    folder = write_generation(Path(args.index), manifest, chunks, vectors, issues)
+    units = np.vstack([src.unit_vectors] * args.copies).astype(np.float32)  # chunks are copied in order
+    folder = write_generation(Path(args.index), manifest, chunks, vectors, issues, units)
     publish(Path(args.index), folder)
     seconds = time.perf_counter() - t
     return {"seconds": seconds, "chunks_total": len(chunks), "issues": len(issues),

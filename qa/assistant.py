@@ -12,7 +12,6 @@ finishes on the old one and the next question sees the new issue, with no restar
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from pathlib import Path
 
 from .answer import Answerer, ExtractiveAnswerer
 from .embed import Embedder, make_embedder
-from .indexer import Progress, UpdateReport, update_index
+from .indexer import Progress, UpdateReport, add_issue_file, update_index
+from .inputs import chat_history, clean_text, filters_of, question_text, result_count
 from .parse import SUFFIXES, parse_issue, read_intake
 from .query import Filters, interpret
 from .retrieve import SearchResult, search
@@ -85,35 +85,46 @@ class Assistant:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The live index; reloaded when another process published a newer generation."""
+        """The live index, verified; reloaded when another process published a newer generation.
+        When the live generation is damaged this is the newest one that verifies (see `index_warning`)."""
         snap = self._snapshot
         index_dir = Path(self.settings.index_dir)
-        if snap is None or snap.generation != current_generation(index_dir):
+        if snap is None or snap.live != current_generation(index_dir):
             with self._swap:
-                if self._snapshot is None or self._snapshot.generation != current_generation(index_dir):
+                if self._snapshot is None or self._snapshot.live != current_generation(index_dir):
                     self._snapshot = load_snapshot(index_dir)
                 snap = self._snapshot
         return snap
+
+    @property
+    def index_warning(self) -> str:
+        """Empty, or one line: the live index is damaged and an older one answers until `qa index`."""
+        return self.snapshot.warning
 
     # Questions -------------------------------------------------------------------------
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None,
                history: list[dict] | None = None) -> SearchResult:
+        """Ranked passages. Raises QuestionError (with the reason) for a question or an argument
+        that cannot be searched, IndexMissing when there is no usable index."""
+        k = result_count(k, self.settings.k)
         snap = self.snapshot
-        query = interpret(question, history, filters, snap.dates, self.settings.today,
-                          self.settings.max_question_chars)
-        return search(snap, self.embedder, query, self.settings, k)
+        return search(snap, self.embedder, self._interpret(snap, question, filters, history), self.settings, k)
 
     def ask(self, question: str, filters: Filters | None = None, history: list[dict] | None = None) -> Answer:
+        """A cited answer, or a refusal that says the issues do not answer it; errors as `search`."""
         snap = self.snapshot
-        query = interpret(question, history, filters, snap.dates, self.settings.today,
-                          self.settings.max_question_chars)
+        query = self._interpret(snap, question, filters, history)
         result = search(snap, self.embedder, query, self.settings, max(self.settings.k, 5))
         return self.answerer.compose(result, snap, self.settings)
 
     def compose(self, result: SearchResult) -> Answer:
         """The answer to a search already run (e.g. with k=10 for evaluation)."""
         return self.answerer.compose(result, self.snapshot, self.settings)
+
+    def _interpret(self, snap: Snapshot, question, filters, history):
+        return interpret(question_text(question), chat_history(history), filters_of(filters), snap.dates,
+                         self.settings.today, self.settings.max_question_chars)
 
     # The library -----------------------------------------------------------------------
 
@@ -134,13 +145,19 @@ class Assistant:
 
     def update(self, rebuild: bool = False, progress: Progress | None = None) -> UpdateReport:
         report = update_index(self.settings, self.embedder, rebuild=rebuild, progress=progress)
+        self._reload()
+        return report
+
+    def _reload(self) -> None:
         with self._swap:
             self._snapshot = load_snapshot(Path(self.settings.index_dir))
-        return report
 
     def preview(self, data: bytes, filename: str, progress: Progress | None = None) -> Preview:
         """Parse an upload without touching corpus or index; raises IssueError with the reason."""
         name = safe_display_name(filename)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise IssueError(f"{name}: the upload must be the file's bytes, not {type(data).__name__}")
+        data = bytes(data)
         limit = self.settings.max_pdf_bytes if name.lower().endswith(".pdf") else self.settings.max_upload_bytes
         if len(data) > limit:
             raise IssueError(f"{name}: {len(data):,} bytes is larger than the {limit:,}-byte limit")
@@ -149,12 +166,12 @@ class Assistant:
         target = f"merics-china-industries-{issue.date}{_suffix(name)}"
         existing = None
         try:
-            info = self.snapshot.manifest["issues"].get(issue.date)
-        except FileNotFoundError:
+            info = self.snapshot.manifest.issues.get(issue.date)
+        except FileNotFoundError:  # no usable index: adding the issue builds one
             info = None
         if info:
-            existing = info["source"]
-            status = "same" if info["sha256"] == issue.sha256 else "changed"
+            existing = info.source
+            status = "same" if info.sha256 == issue.sha256 else "changed"
         else:
             status = "new"
         return Preview(issue=issue, status=status, existing_source=existing, target_name=target,
@@ -162,11 +179,13 @@ class Assistant:
 
     def add_issue(self, data: bytes, filename: str, replace: bool = False,
                   progress: Progress | None = None, preview: Preview | None = None) -> UpdateReport:
-        """Save an uploaded issue into the corpus under a name derived from its date, then update.
+        """Save an uploaded issue into the corpus under a name derived from its date and index it:
+        both happen, or (an error, a refusal) neither does.
 
         `preview`: this upload's preview, made just before, so a PDF is not read once more.
         """
-        if preview is None or preview.issue.sha256 != hashlib.sha256(data).hexdigest():
+        if (preview is None or not isinstance(data, (bytes, bytearray, memoryview))
+                or preview.issue.sha256 != hashlib.sha256(data).hexdigest()):
             preview = self.preview(data, filename)
         if preview.status == "same":
             report = UpdateReport(unchanged=[preview.issue.date])
@@ -175,22 +194,15 @@ class Assistant:
         if preview.status == "changed" and not replace:
             raise IssueError(f"{preview.issue.source}: issue {preview.issue.date} is already indexed "
                              f"(as {preview.existing_source}) with different content; confirm to replace it")
-        corpus = Path(self.settings.corpus_dir)
-        corpus.mkdir(parents=True, exist_ok=True)
-        target = corpus / preview.target_name
-        tmp = corpus / f".upload-{hashlib.sha1(data).hexdigest()[:12]}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-        if preview.existing_source and preview.existing_source != target.name:
-            old = corpus / Path(preview.existing_source).name
-            if old.exists():
-                old.unlink()
-        return self.update(progress=progress)
+        report = add_issue_file(self.settings, self.embedder, bytes(data), preview.target_name, preview.issue.date,
+                                replaces=preview.existing_source, progress=progress)
+        self._reload()
+        return report
 
 
 def safe_display_name(filename: str) -> str:
     """The upload's base name, for messages only: never used as a path."""
-    base = re.split(r"[\\/]", filename or "")[-1]
+    base = re.split(r"[\\/]", clean_text(filename) if isinstance(filename, str) else "")[-1]
     base = re.sub(r"[^\w.\- ()]", "_", base).strip(" .") or "upload"
     return base[:120]
 

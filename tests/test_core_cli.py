@@ -9,7 +9,7 @@ import re
 import pytest
 
 from core_helpers import (DATA, DATES, ENERGY_BULLET, ENERGY_HEADING, ENERGY_Q, QUESTIONS, issue_file, json_lines,
-                          read_chunks, run_qa)
+                          live_generation, read_chunks, run_qa)
 from qa import read_issue
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -92,7 +92,9 @@ def test_ask_batch_from_stdin_is_one_process(settings_base, built_index, indexed
 def test_issues_json(settings_base, built_index):
     out = run_qa(["issues", "--json", "--index", str(built_index)], settings_base)
     assert out.returncode == 0, out.stderr
-    issues = json.loads(out.stdout)
+    listing = json.loads(out.stdout)
+    assert listing["warning"] is None and listing["generation"] == live_generation(built_index)
+    issues = listing["issues"]
     assert [i["issue_date"] for i in issues] == sorted(DATES, reverse=True)
     manifest = {}
     for c in read_chunks(built_index):

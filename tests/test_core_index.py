@@ -24,7 +24,8 @@ from core_helpers import (DATA, DATES, ENERGY_BULLET, ENERGY_HEADING, ENERGY_Q, 
                           issue_file, issue_text, live_generation, qa_env, redate, run_qa)
 from qa import Assistant, IssueError, read_issue, update_index
 from qa.embed import make_embedder
-from qa.store import load_snapshot, writer_lock
+from qa.store import load_snapshot
+from qa.writer import writer_lock
 
 JANUARY = "2025-01-10"  # the hand-made issue in tests/data
 
@@ -117,9 +118,9 @@ def test_changed_issue_reembeds_only_the_changed_chunk(workspace, embedder, monk
     new_vectors = vectors_by_id(workspace.index_dir)
     assert set(new_vectors) == set(old_vectors)
     assert [i for i in new_vectors if new_vectors[i] != old_vectors[i]] == [changed[0].id]
-    manifest = snap.manifest["issues"]
-    assert manifest["2024-12-04"]["sha256"] == sha(path)
-    assert all(manifest[d]["sha256"] == sha(issue_file(d)) for d in DATES[:3])
+    manifest = snap.manifest.issues
+    assert manifest["2024-12-04"].sha256 == sha(path)
+    assert all(manifest[d].sha256 == sha(issue_file(d)) for d in DATES[:3])
     # An assistant on this index sees the new text.
     hits = Assistant(workspace, embedder=embedder).search(ENERGY_Q).hits
     assert any("three to six companies" in h.chunk.text for h in hits)
@@ -139,7 +140,7 @@ def test_added_issue_embeds_only_its_own_chunks(workspace, embedder, monkeypatch
     assert sorted(seen) == sorted(c.embed_text for c in new)
     new_vectors = vectors_by_id(workspace.index_dir)
     assert all(new_vectors[i] == v for i, v in old_vectors.items())
-    assert snap.manifest["issues"][JANUARY]["sha256"] == sha(DATA / "january-issue-year-wrap.md")
+    assert snap.manifest.issues[JANUARY].sha256 == sha(DATA / "january-issue-year-wrap.md")
     assert f"{JANUARY}: found 2 Top-5 articles, expected 5" not in report.warnings  # warnings name the file
     assert "merics-china-industries-2025-01-10.md: found 2 Top-5 articles, expected 5" in report.warnings
 
@@ -152,7 +153,7 @@ def test_removed_issue_is_dropped_without_embedding(workspace, embedder, monkeyp
     assert (report.added, report.updated) == ([], [])
     assert seen == [] and report.chunks_embedded == 0
     snap = load_snapshot(Path(workspace.index_dir))
-    assert snap.dates == list(DATES[1:]) and "2022-10-05" not in snap.manifest["issues"]
+    assert snap.dates == list(DATES[1:]) and "2022-10-05" not in snap.manifest.issues
     assert not any(c.issue_date == "2022-10-05" for c in snap.chunks)
     hits = Assistant(workspace, embedder=embedder).search("autonomous shipping pilot projects near Qingdao").hits
     assert hits and all(h.chunk.issue_date != "2022-10-05" for h in hits)
@@ -203,7 +204,7 @@ def test_full_rebuild_reasons(tmp_path, settings_base, embedder, monkeypatch):
     assert finer.rebuilt.startswith("chunking changed from {'chunk_tokens': 160")
     assert "'chunk_tokens': 40" in finer.rebuilt
     assert len(seen) == finer.chunks_embedded == finer.chunks_total > n
-    assert load_snapshot(small.index_dir).manifest["chunking"]["chunk_tokens"] == 40
+    assert load_snapshot(small.index_dir).manifest.chunking["chunk_tokens"] == 40
     seen.clear()
 
     # The same weights named by their folder count as another model: the manifest records the name.
@@ -215,7 +216,7 @@ def test_full_rebuild_reasons(tmp_path, settings_base, embedder, monkeypatch):
     assert changed.rebuilt == f"model changed from {embedder.name} to {other_embedder.name}"
     assert changed.chunks_embedded == changed.chunks_total == finer.chunks_total
     assert seen == []  # the bundled embedder was not used for it
-    assert load_snapshot(small.index_dir).manifest["model"] == other_embedder.name
+    assert load_snapshot(small.index_dir).manifest.model == other_embedder.name
 
 
 def test_full_rebuild_still_reports_what_changed(tmp_path, settings_base, embedder):
@@ -250,7 +251,7 @@ def test_bad_files_are_refused_while_the_others_index(workspace, embedder, monke
     assert "not a MERICS China Industries issue" in refused[0] and "empty" in refused[1]
     assert "damaged" in refused[2] and "not UTF-8" in refused[3] and "binary" in refused[4]
     assert all(t.startswith("China Industries, 10 January 2025.") for t in seen)
-    assert sorted(load_snapshot(Path(workspace.index_dir)).manifest["issues"]) == sorted([*DATES, JANUARY])
+    assert sorted(load_snapshot(Path(workspace.index_dir)).manifest.issues) == sorted([*DATES, JANUARY])
 
 
 def spoil(kind: str, data: bytes) -> bytes:
@@ -281,7 +282,7 @@ def test_issue_whose_file_turned_bad_keeps_its_indexed_version(workspace, embedd
     assert report.updated == ["2022-10-05"] and "2024-12-04" in report.unchanged
     assert len(seen) == 1 and "maritime radar" in seen[0]
     snap = load_snapshot(Path(workspace.index_dir))
-    assert snap.manifest["issues"]["2024-12-04"]["sha256"] == old_sha
+    assert snap.manifest.issues["2024-12-04"].sha256 == old_sha
     new_vectors = vectors_by_id(workspace.index_dir)
     kept = [i for i in old_vectors if i.startswith("2024-12-04/")]
     assert kept and all(new_vectors[i] == old_vectors[i] for i in kept)
@@ -378,7 +379,7 @@ def test_second_writer_waits_for_the_lock(workspace):
     assert proc.returncode == 1, err  # 1: a file was refused
     report = json.loads(out)
     assert set(report) == {"added", "updated", "removed", "unchanged", "refused", "warnings", "chunks_embedded",
-                           "chunks_total", "seconds", "rebuilt", "generation", "summary"}
+                           "chunks_total", "seconds", "rebuilt", "repaired", "generation", "summary"}
     assert report["updated"] == ["2024-12-04"] and report["chunks_embedded"] == 1
     assert (report["added"], report["removed"], report["rebuilt"]) == ([], [], "")
     assert report["unchanged"] == ["2022-10-05", "2023-12-06", "2024-10-02"]

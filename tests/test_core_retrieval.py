@@ -163,7 +163,7 @@ def test_issue_list_and_sections(assistant):
     assert latest["sections"][1] == {"id": "2", "kind": ARTICLE, "heading": ENERGY_HEADING,
                                      "chunks": latest["sections"][1]["chunks"]}
     assert sum(s["chunks"] for s in latest["sections"]) == latest["chunks"] == \
-        assistant.snapshot.manifest["issues"]["2024-12-04"]["chunks"]
+        assistant.snapshot.manifest.issues["2024-12-04"].chunks
     assert (latest["policy_news"], latest["corporate_news"]) == (8, 10)
     assert assistant.get_section("2024-12-04", "2").title == ENERGY_HEADING[3:]
 

@@ -14,10 +14,12 @@ generation beside the live one, so questions keep using the old snapshot until t
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import socket
 import sys
+import traceback
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -26,8 +28,9 @@ import gradio as gr  # noqa: E402
 
 from qa import Assistant, Filters, IssueError, QuestionError, Settings  # noqa: E402
 from qa.highlight import locate  # noqa: E402
+from qa.inputs import expected, text_list, text_value, user_message  # noqa: E402
 from qa.schema import SECTION_KINDS, format_date  # noqa: E402
-from qa.store import current_generation  # noqa: E402
+from qa.store import IndexDamaged, IndexMissing  # noqa: E402
 
 from . import render  # noqa: E402
 
@@ -67,7 +70,8 @@ def hit_dict(h) -> dict:
 
 def make_filters(date_from: str | None, date_to: str | None, issues, kinds) -> tuple[Filters, list[str]]:
     """UI filter values -> (Filters, notes saying what was applied). Raises QuestionError."""
-    kinds = list(kinds or [])
+    date_from, date_to = text_value(date_from, "Issues from"), text_value(date_to, "Issues to")
+    issues, kinds = list(text_list(issues, "The issue filter")), list(text_list(kinds, "Section kinds"))
     kinds_all = not kinds or set(kinds) >= set(SECTION_KINDS)
     notes = []
     if date_from or date_to:
@@ -79,6 +83,27 @@ def make_filters(date_from: str | None, date_to: str | None, issues, kinds) -> t
     filters = Filters(date_from=(date_from or "").strip() or None, date_to=(date_to or "").strip() or None,
                       issues=tuple(issues or ()), kinds=() if kinds_all else tuple(kinds))
     return filters, notes
+
+
+def readable(e: BaseException) -> str:
+    """The one-line message a user sees; an unexpected error also goes to the server's log."""
+    if not expected(e):
+        traceback.print_exception(e, file=sys.stderr)
+    return user_message(e)
+
+
+def readable_errors(fn):
+    """A handler whose every failure reaches the page or the API client as its readable message
+    (without this Gradio shows a bare "Error")."""
+    @functools.wraps(fn)
+    def endpoint(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001 - turned into the message the client reads
+            raise gr.Error(readable(e)) from None
+    return endpoint
 
 
 def history_of(turns: list[dict]) -> list[dict]:
@@ -113,6 +138,11 @@ class Handlers:
             gr.Warning(str(e))
             yield render.chat_messages(turns), turns, question, gr.skip(), gr.skip(), gr.skip()
             return
+        except Exception as e:  # noqa: BLE001 - shown in the chat, never as Gradio's bare "Error"
+            failed = [{"role": "user", "content": render.md(str(question or ""))},
+                      {"role": "assistant", "content": f"**Could not answer:** {render.md(readable(e))}"}]
+            yield render.chat_messages(turns) + failed, turns, question, gr.skip(), gr.skip(), gr.skip()
+            return
         turn = answer_dict(answer)
         turn["notes"] = notes + turn["notes"]
         turns.append(turn)
@@ -121,6 +151,7 @@ class Handlers:
         yield (render.chat_messages(turns), turns, "", render.sources_html(turn), viewer,
                {"turn": len(turns) - 1, "n": None})
 
+    @readable_errors
     def select_message(self, turns, evt: gr.SelectData):
         """A click on a message: its answer's sources; on a source passage, that section."""
         targets = render.message_targets(turns or [])
@@ -134,6 +165,7 @@ class Handlers:
         viewer = self.source_view(turn, n) if n else gr.skip()
         return render.sources_html(turn, n), viewer, {"turn": i, "n": n}
 
+    @readable_errors
     def open_source(self, turns, current, evt: gr.EventData):
         """A click on a source button: the whole section, cited sentences highlighted."""
         try:
@@ -161,16 +193,25 @@ class Handlers:
     # Library ------------------------------------------------------------------------------
 
     def refresh(self):
-        """Everything that lists the issues: header, library, issue pickers, admin info."""
-        issues = self.qa.list_issues()
+        """Everything that lists the issues: banner, header, library, issue pickers, admin info."""
+        try:
+            issues, warning = self.qa.list_issues(), self.qa.index_warning
+        except Exception as e:  # noqa: BLE001 - no usable index: the banner says why and how to fix it
+            message = readable(e)
+            return (gr.Markdown(f"**Index problem:** {render.md(message)}", visible=True),
+                    render.md("No usable index."), render.library_html([]), gr.Dropdown(choices=[]),
+                    gr.Dropdown(choices=[]), render.md(message))
+        banner = (gr.Markdown(f"**Warning:** {render.md(warning)}. Admin → Update repairs it.", visible=True)
+                  if warning else gr.Markdown("", visible=False))
         choices = [(render.fmt_date(i["issue_date"]), i["issue_date"]) for i in issues]
-        return (render.md(render.status_text(issues)), render.library_html(issues), gr.Dropdown(choices=choices),
-                gr.Dropdown(choices=choices), self.index_info())
+        return (banner, render.md(render.status_text(issues)), render.library_html(issues),
+                gr.Dropdown(choices=choices), gr.Dropdown(choices=choices), self.index_info())
 
     def section_choices(self, date: str):
         issue = self.qa.get_issue(date)
         return [(s.heading, s.id) for s in issue.sections]
 
+    @readable_errors
     def read_section(self, date, section_id) -> str:
         try:
             issue = self.qa.get_issue(date)
@@ -178,6 +219,7 @@ class Handlers:
         except KeyError as e:
             return render.viewer_placeholder(str(e.args[0]) if e.args else "Not in the index.")
 
+    @readable_errors
     def open_from_library(self, evt: gr.EventData):
         date, _, section_id = str(getattr(evt, "open", "")).partition("|")
         try:
@@ -188,6 +230,7 @@ class Handlers:
         return (gr.Dropdown(choices=issues, value=date), gr.Dropdown(choices=choices, value=section_id),
                 self.read_section(date, section_id))
 
+    @readable_errors
     def choose_issue(self, date):
         if not date:
             return gr.Dropdown(choices=[], value=None), render.viewer_placeholder()
@@ -203,11 +246,11 @@ class Handlers:
         """Parse the upload and show what it holds; nothing is written."""
         if not path:
             return "", gr.Button(visible=False), gr.Button(visible=False), ""
-        data, name = Path(path).read_bytes(), Path(path).name
         try:
+            data, name = Path(path).read_bytes(), Path(path).name
             preview = self.qa.preview(data, name, progress=self._progress(progress))
-        except IssueError as e:
-            return (render.message_html("error", f"Refused: {e}. Nothing was added; the index is unchanged."),
+        except Exception as e:  # noqa: BLE001 - the reason, in the page
+            return (render.message_html("error", f"Refused: {readable(e)}. Nothing was added; the index is unchanged."),
                     gr.Button(visible=False), gr.Button(visible=False), "")
         status = preview.status
         return (render.preview_html(preview.summary(), name), gr.Button(visible=status == "new"),
@@ -216,17 +259,18 @@ class Handlers:
     def add_upload(self, path, replace: bool, progress):
         if not path:
             return render.message_html("error", "Upload a file first."), gr.skip(), gr.skip()
-        data, name = Path(path).read_bytes(), Path(path).name
         hidden = gr.Button(visible=False)
         try:
+            data, name = Path(path).read_bytes(), Path(path).name
             preview = self.qa.preview(data, name)
             if preview.status == "changed" and not replace:  # someone added this date since the preview
                 return (render.message_html("warn", f"Issue {render.fmt_date(preview.issue.date)} is already "
                                             "indexed with different content. Replace it?"),
                         hidden, gr.Button(visible=True))
             report = self.qa.add_issue(data, name, replace=replace, progress=self._progress(progress), preview=preview)
-        except IssueError as e:
-            return render.message_html("error", f"Refused: {e}. The index is unchanged."), hidden, hidden
+        except Exception as e:  # noqa: BLE001 - the reason, in the page; corpus and index are as they were
+            return (render.message_html("error", f"Refused: {readable(e)}. The corpus and the index are unchanged."),
+                    hidden, hidden)
         if preview.issue.date in report.added + report.updated:
             headline = f"{'Replaced' if replace else 'Added'} {preview.issue.title}: it can be asked about now."
         else:
@@ -244,15 +288,15 @@ class Handlers:
     def index_info(self) -> str:
         snap, settings = self.qa.snapshot, self.qa.settings
         m = snap.manifest
-        return render.md(f"Index {snap.generation}, built {m.get('created', '?')} with {m.get('model', '?')}: "
+        return render.md(f"Index {snap.generation}, built {m.created or '?'} with {m.model}: "
                          f"{len(snap.issues)} issues, {len(snap.chunks)} passages. Corpus folder "
                          f"{settings.corpus_dir}, index folder {settings.index_dir}.")
 
     def update_index(self, rebuild: bool, progress):
         try:
             report = self.qa.update(rebuild=rebuild, progress=self._progress(progress))
-        except (FileNotFoundError, IssueError) as e:
-            return render.message_html("error", f"Failed: {e}. The index is unchanged.")
+        except Exception as e:  # noqa: BLE001 - the reason, in the page
+            return render.message_html("error", f"Failed: {readable(e)}. The index is unchanged.")
         return render.report_html(report.to_dict(), "Rebuilt the index." if rebuild else "Index updated.")
 
     def rebuild(self, progress=gr.Progress()):
@@ -271,33 +315,34 @@ class Handlers:
 
     # API endpoints (typed: gradio derives their schema from the hints) --------------------
 
+    @readable_errors
     def api_ask(self, question: str, date_from: str = "", date_to: str = "", issues: list[str] | None = None,
                 kinds: list[str] | None = None, history: list[dict] | None = None) -> dict:
         """A cited answer: {question, answer (text with [n] markers), abstained, notes, citations}."""
-        try:
-            filters, _ = make_filters(date_from, date_to, issues, kinds)
-            return answer_dict(self.qa.ask(question, filters=filters, history=history))
-        except QuestionError as e:
-            raise gr.Error(str(e)) from None
+        filters, _ = make_filters(date_from, date_to, issues, kinds)
+        return answer_dict(self.qa.ask(question, filters=filters, history=history))
 
+    @readable_errors
     def api_search(self, question: str, k: int = 5, date_from: str = "", date_to: str = "",
                    issues: list[str] | None = None, kinds: list[str] | None = None) -> dict:
         """Ranked passages: {question, notes, hits: [{rank, score, issue_date, section, part, text, ...}]}."""
-        try:
-            filters, _ = make_filters(date_from, date_to, issues, kinds)
-            result = self.qa.search(question, k=max(1, min(int(k), 50)), filters=filters)
-        except QuestionError as e:
-            raise gr.Error(str(e)) from None
+        filters, _ = make_filters(date_from, date_to, issues, kinds)
+        result = self.qa.search(question, k=k, filters=filters)
         return {"question": result.query.question, "notes": list(result.query.notes) + list(result.notes),
                 "hits": [hit_dict(h) for h in result.hits]}
 
+    @readable_errors
     def api_list_issues(self) -> list[dict]:
         """The indexed issues, newest first, with their sections and counts."""
         return self.qa.list_issues()
 
+    @readable_errors
     def api_add_issue(self, text: str, filename: str = "issue.md", replace: bool = False) -> dict:
         """Add an issue given as text. status: added, replaced, unchanged, needs_replace or refused."""
-        data = (text or "").encode("utf-8")
+        if not isinstance(text, (str, type(None))):
+            return {"status": "refused", "message": f"text must be the issue as text, not {type(text).__name__}"}
+        # A lone surrogate cannot be UTF-8: kept as bytes, the parser refuses the file as not UTF-8.
+        data = (text or "").encode("utf-8", "surrogatepass")
         try:
             preview = self.qa.preview(data, filename)
             if preview.status == "changed" and not replace:
@@ -318,6 +363,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         gr.Markdown("## China Industries archive assistant\n"
                     "Cited answers from the MERICS *China Industries* newsletter. Every answer quotes the "
                     "issues; click a source to read it in context.")
+        banner = gr.Markdown(visible=False, elem_id="index-warning")
         status = gr.Markdown(elem_id="status")
         turns = gr.State([])
         current = gr.State(None)
@@ -382,7 +428,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     rebuild_btn = gr.Button("Rebuild the whole index", variant="stop", elem_id="rebuild")
                 admin_result = gr.HTML(js_on_load=None, elem_id="admin-result")
 
-        listing = [status, library, issue_pick, lib_issue, info]
+        listing = [banner, status, library, issue_pick, lib_issue, info]
         ask_io = dict(fn=h.ask, inputs=[question, turns, date_from, date_to, issue_pick, kinds],
                       outputs=[chat, turns, question, sources, viewer, current], show_progress="minimal",
                       **READ, **PRIVATE)
@@ -482,10 +528,19 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_fi
     print(f"Loading the embedding model ({settings.model}); this takes a few seconds…", flush=True)
     assistant = Assistant(settings)
     assistant.embedder
-    if current_generation(Path(settings.index_dir)) is None:
-        print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir}…", flush=True)
+    try:
+        if assistant.index_warning:
+            print(f"warning: {assistant.index_warning}", file=sys.stderr, flush=True)
+    except IndexMissing as e:  # none yet, or none that verifies: build one from the corpus
+        print(f"warning: {e.where}; no generation of the index verifies: rebuilding it from {settings.corpus_dir}…"
+              if isinstance(e, IndexDamaged) else
+              f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir}…", flush=True)
         from qa.cli import progress_bar
-        report = assistant.update(progress=progress_bar())
+        try:
+            report = assistant.update(progress=progress_bar())
+        except Exception as e:  # noqa: BLE001 - one line, not a traceback
+            print(f"error: {readable(e)}", file=sys.stderr)
+            return 1
         print(report.summary(), flush=True)
         for r in report.refused:
             print(f"  refused: {r}", file=sys.stderr)
