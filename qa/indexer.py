@@ -49,6 +49,8 @@ class UpdateReport:
     """One message per file that could not be indexed, naming the file and the problem."""
     warnings: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
+    sentences_embedded: int = 0
+    """Quotable units (sentences, list items) newly embedded; the others reuse their vectors."""
     chunks_total: int = 0
     seconds: float = 0.0
     rebuilt: str = ""
@@ -215,7 +217,7 @@ def _update(settings: Settings, embedder: Embedder, rebuild: bool, progress: Pro
                 chunks.append(old.chunks[r])
                 rows.append(old.vectors[r])
     vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
-    unit_vectors = _embed_units(embedder, chunks, old, progress)
+    unit_vectors, report.sentences_embedded = _embed_units(embedder, chunks, old, progress)
     if progress:
         progress(1, 1, "writing the index")
     manifest = Manifest(model=embedder.name, dim=embedder.dim, chunking=chunking,
@@ -282,7 +284,7 @@ def _key(c: Chunk) -> str:
     return hashlib.sha1(c.embed_text.encode()).hexdigest()
 
 
-def _embed_units(embedder: Embedder, chunks: list[Chunk], old, progress: Progress | None) -> np.ndarray:
+def _embed_units(embedder: Embedder, chunks: list[Chunk], old, progress: Progress | None) -> tuple[np.ndarray, int]:
     """One vector per quotable unit, chunk by chunk; a unit embedded before (same text read by
     the embedder) reuses its vector, so an incremental update embeds only new sentences."""
     texts = [t for c in chunks for t in unit_embed_texts(c)]
@@ -304,8 +306,8 @@ def _embed_units(embedder: Embedder, chunks: list[Chunk], old, progress: Progres
             progress(0, len(todo), "embedding sentences")
         known.update(zip(todo, embedder.embed(todo, progress=step)))
     if not texts:
-        return np.zeros((0, embedder.dim), np.float32)
-    return np.vstack([known[t] for t in texts]).astype(np.float32)
+        return np.zeros((0, embedder.dim), np.float32), len(todo)
+    return np.vstack([known[t] for t in texts]).astype(np.float32), len(todo)
 
 
 def _embed(embedder: Embedder, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:

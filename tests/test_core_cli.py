@@ -154,7 +154,8 @@ def test_eval_on_a_small_slice_reports_a_wrong_gold_entry(tmp_path, settings_bas
     out = run_qa(["eval", str(path), "--limit", "8", "--json"], settings_base.replace(index_dir=built_index))
     assert out.returncode == 0, out.stderr
     obj = json.loads(out.stdout)
-    assert set(obj) == {"split", "summary", "failures"} and obj["split"] == "all"
+    assert set(obj) == {"split", "summary", "failures", "leave_one_out", "runs"} and obj["split"] == "all"
+    assert obj["leave_one_out"] is None and obj["runs"] is None  # neither --leave-one-out nor --grid
     overall = obj["summary"]["overall"]
     assert overall["questions"] == 8, "--limit 8 leaves out the ninth line"
     for key in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "answer_has_fact",

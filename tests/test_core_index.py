@@ -108,7 +108,8 @@ def test_changed_issue_reembeds_only_the_changed_chunk(workspace, embedder, monk
     assert report.updated == ["2024-12-04"]
     assert report.unchanged == ["2022-10-05", "2023-12-06", "2024-10-02"]
     assert (report.added, report.removed, report.refused, report.rebuilt) == ([], [], [], "")
-    assert len(seen) == report.chunks_embedded == 1
+    assert report.chunks_embedded == report.sentences_embedded == 1  # the bullet, as a passage and as a unit
+    assert len(seen) == report.chunks_embedded + report.sentences_embedded
     assert "three to six companies" in seen[0] and seen[0].startswith("China Industries, 4 December 2024.")
 
     snap = load_snapshot(Path(workspace.index_dir))
@@ -126,6 +127,13 @@ def test_changed_issue_reembeds_only_the_changed_chunk(workspace, embedder, monk
     assert any("three to six companies" in h.chunk.text for h in hits)
 
 
+def texts_of_issue(index_dir, date: str) -> set[str]:
+    """What the embedder reads for an issue: each passage with its context, and each quotable unit."""
+    from qa.chunk import unit_embed_texts
+    chunks = [c for c in load_snapshot(Path(index_dir)).chunks if c.issue_date == date]
+    return {c.embed_text for c in chunks} | {t for c in chunks for t in unit_embed_texts(c)}
+
+
 def test_added_issue_embeds_only_its_own_chunks(workspace, embedder, monkeypatch):
     old_vectors = vectors_by_id(workspace.index_dir)
     shutil.copy(DATA / "january-issue-year-wrap.md", Path(workspace.corpus_dir) / "merics-china-industries-2025-01-10.md")
@@ -135,9 +143,9 @@ def test_added_issue_embeds_only_its_own_chunks(workspace, embedder, monkeypatch
     assert (report.updated, report.removed, report.refused) == ([], [], [])
     snap = load_snapshot(Path(workspace.index_dir))
     new = [c for c in snap.chunks if c.issue_date == JANUARY]
-    assert len(seen) == report.chunks_embedded == len(new) > 5
-    assert all(t.startswith("China Industries, 10 January 2025.") for t in seen)
-    assert sorted(seen) == sorted(c.embed_text for c in new)
+    assert report.chunks_embedded == len(new) > 5
+    assert len(seen) == report.chunks_embedded + report.sentences_embedded
+    assert sorted(seen) == sorted(texts_of_issue(workspace.index_dir, JANUARY))
     new_vectors = vectors_by_id(workspace.index_dir)
     assert all(new_vectors[i] == v for i, v in old_vectors.items())
     assert snap.manifest.issues[JANUARY].sha256 == sha(DATA / "january-issue-year-wrap.md")
@@ -187,7 +195,8 @@ def test_full_rebuild_reasons(tmp_path, settings_base, embedder, monkeypatch):
 
     first = update_index(small, embedder)
     n = first.chunks_total
-    assert first.rebuilt == "no index yet" and first.added == [JANUARY] and len(seen) == first.chunks_embedded == n
+    assert first.rebuilt == "no index yet" and first.added == [JANUARY] and first.chunks_embedded == n
+    assert len(seen) == first.chunks_embedded + first.sentences_embedded
     assert first.summary().startswith("Full rebuild (no index yet).")
     seen.clear()
     assert update_index(small, embedder).rebuilt == "" and seen == []
@@ -203,7 +212,8 @@ def test_full_rebuild_reasons(tmp_path, settings_base, embedder, monkeypatch):
     finer = update_index(small.replace(chunk_tokens=40), embedder)
     assert finer.rebuilt.startswith("chunking changed from {'chunk_tokens': 160")
     assert "'chunk_tokens': 40" in finer.rebuilt
-    assert len(seen) == finer.chunks_embedded == finer.chunks_total > n
+    assert finer.chunks_embedded == finer.chunks_total > n
+    assert len(seen) == finer.chunks_embedded + finer.sentences_embedded  # finer passages, same sentences
     assert load_snapshot(small.index_dir).manifest.chunking["chunk_tokens"] == 40
     seen.clear()
 
@@ -250,7 +260,7 @@ def test_bad_files_are_refused_while_the_others_index(workspace, embedder, monke
     assert [r.split(":")[0] for r in refused] == ["README.md", "empty.md", "notes.pdf", "old-issue.txt", "scan.md"]
     assert "not a MERICS China Industries issue" in refused[0] and "empty" in refused[1]
     assert "damaged" in refused[2] and "not UTF-8" in refused[3] and "binary" in refused[4]
-    assert all(t.startswith("China Industries, 10 January 2025.") for t in seen)
+    assert set(seen) <= texts_of_issue(workspace.index_dir, JANUARY)
     assert sorted(load_snapshot(Path(workspace.index_dir)).manifest.issues) == sorted([*DATES, JANUARY])
 
 
@@ -280,7 +290,7 @@ def test_issue_whose_file_turned_bad_keeps_its_indexed_version(workspace, embedd
     assert len(report.refused) == 1 and report.refused[0].startswith(f"{bad.name}: ")
     assert f"{bad.name}: kept the previously indexed version of issue 2024-12-04" in report.warnings
     assert report.updated == ["2022-10-05"] and "2024-12-04" in report.unchanged
-    assert len(seen) == 1 and "maritime radar" in seen[0]
+    assert len(seen) == 2 and all("maritime radar" in t for t in seen)  # the passage and its sentence
     snap = load_snapshot(Path(workspace.index_dir))
     assert snap.manifest.issues["2024-12-04"].sha256 == old_sha
     new_vectors = vectors_by_id(workspace.index_dir)
@@ -379,6 +389,7 @@ def test_second_writer_waits_for_the_lock(workspace):
     assert proc.returncode == 1, err  # 1: a file was refused
     report = json.loads(out)
     assert set(report) == {"added", "updated", "removed", "unchanged", "refused", "warnings", "chunks_embedded",
+                           "sentences_embedded",
                            "chunks_total", "seconds", "rebuilt", "repaired", "generation", "summary"}
     assert report["updated"] == ["2024-12-04"] and report["chunks_embedded"] == 1
     assert (report["added"], report["removed"], report["rebuilt"]) == ([], [], "")
