@@ -90,6 +90,18 @@ def test_answer_markdown_marks_only_its_own_citations():
     assert abstained.startswith("**No answer in the archive.**")
 
 
+def test_a_near_miss_looks_unlike_an_answer():
+    turn = {"question": "q", "outcome": "near_miss", "abstained": True, "notes": [],
+            "answer": "The issues don't give anything for 2030.\nThe closest passage says:\n- Goal for 2027 <i>x</i> [1]",
+            "citations": [{"n": 1}]}
+    html = MarkdownIt("commonmark").render(render.answer_markdown(turn))
+    # What is missing first, in bold; the closest passage set apart as a quote, its marker kept.
+    assert html.startswith("<p><strong>Not in the archive:</strong> The issues don't give anything for 2030.</p>")
+    assert "<blockquote>" in html and "<strong>[1]</strong>" in html and "<i>" not in html
+    answered = MarkdownIt("commonmark").render(render.answer_markdown({**turn, "outcome": "answered"}))
+    assert "<blockquote>" not in answered and "Not in the archive" not in answered
+
+
 @pytest.fixture(scope="module")
 def hostile_issue():
     return parse_issue(hostile_issue_text(), "hostile.md")
