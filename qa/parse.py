@@ -380,7 +380,8 @@ def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
     blocks: list[tuple[str, str, list[_Line]]] = []
     current = resume = None
     chart_open = False
-    for ln in lines:
+    for previous, ln in zip([None, *lines], lines):
+        gap = previous is not None and not previous.plain  # a blank line before this one
         lab = _label_of(ln.plain)
         if lab and lab[0] == "caption":
             if current is None or current[0] != EXHIBIT or not chart_open:
@@ -413,10 +414,17 @@ def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
                 current = (AT_A_GLANCE, _PART_NAMES[AT_A_GLANCE], [ln])
                 blocks.append(current)
         elif current[0] == EXHIBIT:
-            if ln.plain:
+            if not ln.plain:
+                continue
+            if any(_label_of(x.plain) for x in current[2][1:]) and gap:
+                # Text after a blank line that follows the chart's note is the interrupted part again.
+                chart_open = False
+                if resume is None:
+                    resume = (COMMENT if any(b[0] == COMMENT for b in blocks) else AT_A_GLANCE, "", [])
+                current = (resume[0], resume[1] or _PART_NAMES[resume[0]], [_Line("", ""), ln])
+                blocks.append(current)
+            else:
                 current[2].append(ln)
-            elif any(_label_of(x.plain) for x in current[2][1:]):
-                chart_open = False  # a blank line after the note ends the chart
         else:
             current[2].append(ln)
     return _merge_continued(blocks)

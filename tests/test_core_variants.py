@@ -321,3 +321,13 @@ def test_a_footnote_marker_after_punctuation_is_dropped_but_a_formula_keeps_its_
     assert clean_inline("worth almost CNY 600 billion in 2024.<sup>1</sup> Beijing") == \
         "worth almost CNY 600 billion in 2024. Beijing"
     assert clean_inline("Tracking CO <sup>2</sup> emissions") == "Tracking CO2 emissions"
+
+
+def test_chart_lines_separated_by_blank_lines_are_still_one_chart():
+    spaced = CHART.replace("\nNote:", "\n\nNote:").replace("\nSource:", "\n\nSource:")
+    text = edit(issue_text("2024-12-04"), "However, there are signs that the sector has begun",
+                spaced + AFTER_CHART + "\n\nHowever, there are signs that the sector has begun")
+    section = parse_issue(text, "spaced.md").section("2")
+    assert [p.kind for p in section.parts] == [AT_A_GLANCE, COMMENT, EXHIBIT, DOCUMENT]
+    assert section.parts[2].text.split("\n")[-2:] == ["Note: All business segments.", "Source: Company reports, MERICS"]
+    assert AFTER_CHART in section.parts[1].text
