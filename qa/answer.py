@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from .asks import Slot, has_evidence, supported
-from .lexical import tokenize
+from .lexical import tokenize, topic_terms
 from .retrieve import SearchResult
 from .schema import COMMENT, DOCUMENT, EXHIBIT, ITEM, Answer, Citation, Hit, Outcome
 from .settings import Settings
@@ -38,11 +38,6 @@ NO_ANSWER = ("I found nothing in the indexed China Industries issues that answer
 NOT_ENGLISH = ("The China Industries issues are in English, and this question appears to be in {language}. "
                "Ask it in English for a cited answer.")
 
-# Words of asking, not of topic: a question need not find them in the passages.
-ASKING = frozenset(tokenize("happen happened happening report reported mention mentioned announce announced say "
-                            "discuss discussed cover covered write wrote newsletter issue issues edition anything "
-                            "something news latest recent update updates detail details summary summarize merics "
-                            "according view think"))
 # The policy-document block's lines, by what they state.
 _DOC_LINE = {Slot.BODY: re.compile(r"^issu", re.I), Slot.DATE: re.compile(r"^date\b", re.I),
              Slot.TITLE: re.compile(r"^article\b", re.I)}
@@ -130,7 +125,7 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
         words = sum(v if t in toks else 0.5 * v if t in headings[u.hit] else 0.0 for t, v in weights.items()) / total
         u.sim = float(sim)
         s = u.sim + w.words * words + w.rank / (1 + u.hit)
-        evidence = has_evidence(asks.slot, u.text, asks.names)
+        evidence = has_evidence(asks.slot, u.text, asks.names, asks.place)
         if evidence:
             s += w.evidence
         if asks.focus and all(supported(f, toks | headings[u.hit]) for f in asks.focus):
@@ -149,7 +144,7 @@ def _word_weights(units: list[Unit], query, snap: Snapshot) -> dict[str, float]:
     """The question's words, weighted by how well they tell the candidate units apart: rare in
     the archive (idf) and rare among these units. A word every unit shares ("carbon footprint
     pilot" in the pilot's own article) says which passage, not which sentence."""
-    terms = set(tokenize(query.focus)) - ASKING
+    terms = topic_terms(query.focus)
     unit_tokens = [snap.unit_tokens(u.index) for u in units]
     n = len(units)
     lex = snap.lexicon

@@ -55,6 +55,8 @@ class Asked:
     """For "how many X", the stems of X: the number must count that."""
     chinese_title: bool = False
     """The question asks for a document's Chinese title."""
+    place: str = ""
+    """For a place, the kind asked: "city", "province", "country" ("" for any: "where")."""
     language: str = "en"
     """"en", or the language the question appears to be in ("Chinese", "German", ...)."""
 
@@ -184,7 +186,8 @@ def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
     figures = tuple(dict.fromkeys(f for f in _FIGURE.findall(outside) if not _YEAR.fullmatch(f)))
     return Asked(slot=slot, focus=focus, focus_phrase=focus_phrase if focus else "", years=years,
                  figures=figures, names=_names(outside), counted=counted, language=language,
-                 chinese_title=slot is Slot.TITLE and bool(re.search(r"\bchinese (title|name)\b", question, re.I)))
+                 chinese_title=slot is Slot.TITLE and bool(re.search(r"\bchinese (title|name)\b", question, re.I)),
+                 place=_place_kind(question) if slot is Slot.PLACE else "")
 
 
 # Kinds of answer that are a value of something: the something must be what the passage gives.
@@ -194,6 +197,11 @@ _MEASURED = (Slot.MONEY, Slot.COUNT, Slot.DATE, Slot.SHARE, Slot.DURATION)
 def _stem(word: str) -> str:
     stems = tokenize(word)
     return stems[0] if stems else ""
+
+
+def _place_kind(question: str) -> str:
+    m = re.search(r"\b(city|cities|province|provinces|region|regions|country|countries)\b", question, re.I)
+    return m.group(1).lower() if m else ""
 
 
 def _focus_phrase(question: str) -> str:
@@ -272,12 +280,20 @@ _BODY_WORD = re.compile(r"\b(?:Ministry|Ministries|Commission|Administration|Cou
 # Acronyms of bodies that issue policy (not companies).
 BODIES = frozenset("""MIIT NDRC MOF MOFCOM SAMR CAC MOST MOT MEE NEA SASAC CNIPA MOHRSS NDB PBOC CSRC NBS NHC MOE MPS
 CAAC NMPA SPC NPC CPC CCP SAFE CBIRC NFRA MNR MWR MARA STA GAC SCIO CAICT CAS CAE EU UN WTO OECD""".split())
-_PLACES = frozenset("""beijing shanghai tianjin chongqing hebei shanxi liaoning jilin heilongjiang jiangsu zhejiang anhui fujian
-jiangxi shandong henan hubei hunan guangdong hainan sichuan guizhou yunnan shaanxi gansu qinghai taiwan inner mongolia guangxi
-tibet ningxia xinjiang hong kong macau macao shenzhen guangzhou wuhan chengdu hangzhou nanjing suzhou xiamen xi'an xian
-qingdao dalian shenyang harbin changsha zhengzhou hefei jinan fuzhou kunming ningbo wuxi dongguan foshan tianjin huadu fuling
-germany france italy japan korea india russia brazil thailand vietnam indonesia malaysia singapore europe america asia africa
-uk britain usa mexico hungary spain poland netherlands sweden australia canada turkey""".split())
+_PROVINCES = frozenset("""beijing shanghai tianjin chongqing hebei shanxi liaoning jilin heilongjiang jiangsu zhejiang
+anhui fujian jiangxi shandong henan hubei hunan guangdong hainan sichuan guizhou yunnan shaanxi gansu qinghai taiwan
+mongolia guangxi tibet ningxia xinjiang hong kong macau macao""".split())
+_CITIES = frozenset("""beijing shanghai tianjin chongqing shenzhen guangzhou wuhan chengdu hangzhou nanjing suzhou xiamen
+xi'an xian qingdao dalian shenyang harbin changsha zhengzhou hefei jinan fuzhou kunming ningbo wuxi dongguan foshan
+huadu fuling hong kong macau""".split())
+_COUNTRIES = frozenset("""germany france italy japan korea india russia brazil thailand vietnam indonesia malaysia singapore
+uk britain usa us mexico hungary spain poland netherlands sweden australia canada turkey serbia egypt""".split())
+_REGIONS = frozenset("europe america asia africa".split())
+_PLACES = _PROVINCES | _CITIES | _COUNTRIES | _REGIONS
+# What "which city / province / country" accepts as an answer ("where" accepts any place).
+_PLACE_KINDS = {"city": _CITIES, "cities": _CITIES, "province": _PROVINCES | _CITIES,
+                "provinces": _PROVINCES | _CITIES, "region": _PROVINCES | _REGIONS, "regions": _PROVINCES | _REGIONS,
+                "country": _COUNTRIES, "countries": _COUNTRIES}
 # A capitalised word that is a name: not the first word of a sentence, unless an acronym, one
 # of several capitalised words, or set off by a comma ("Gallup, the polling group, ...").
 _TITLES = frozenset("dr mr mrs ms prof president premier minister director chairman ceo".split())
@@ -312,9 +328,10 @@ def abbreviated(name: str, text: str) -> bool:
     return bool(spelled_out(name, text))
 
 
-def has_evidence(slot: Slot, text: str, given: tuple[str, ...] = ()) -> bool | None:
+def has_evidence(slot: Slot, text: str, given: tuple[str, ...] = (), place: str = "") -> bool | None:
     """Whether `text` contains an answer of the kind asked; None when the kind has no test.
-    `given`: names the question itself states, which are not an answer ("Besides SAMR, who...")."""
+    `given`: names the question itself states, which are not an answer ("Besides SAMR, who...").
+    `place`: the kind of place asked for ("city"), when the question says."""
     rx = _EVIDENCE.get(slot)
     if rx:
         return bool(rx.search(text))
@@ -325,7 +342,7 @@ def has_evidence(slot: Slot, text: str, given: tuple[str, ...] = ()) -> bool | N
     names = [n for n in names if n.lower() not in said and n.lower() not in STOPWORDS and n.lower() not in _TITLES
              and not re.fullmatch(MONTH_RE, n, re.I) and n.lower() != "china"]
     if slot is Slot.PLACE:
-        return any(n.lower() in _PLACES for n in names)
+        return any(n.lower() in _PLACE_KINDS.get(place, _PLACES) for n in names)
     if slot is Slot.BODY:
         return any(n in BODIES or _BODY_WORD.match(n) for n in names)
     return any(n not in BODIES and not _BODY_WORD.match(n) and n.lower() not in _PLACES

@@ -27,6 +27,12 @@ through to too under until up very was we were what when where which while who w
 your yours yourself yourselves s t ll re ve d m o y whats tell give say said says please know much many
 """.split())
 
+# Words of asking, not of topic: "What happened in corporate news in May?" is about nothing but
+# its period, and a question need not find these words in the passages it is answered from.
+ASKING_WORDS = """happen happened happening report reported mention mentioned announce announced say discuss
+discussed cover covered write wrote newsletter issue issues edition anything something news latest recent update
+updates detail details summary summarize merics according view think"""
+
 _WORD = re.compile(r"[\w][\w+\-.']*[\w+]|\w", re.UNICODE)
 
 
@@ -46,6 +52,16 @@ def words(text: str) -> list[str]:
         if w:
             out.append(w)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _asking() -> frozenset[str]:
+    return frozenset(tokenize(ASKING_WORDS))
+
+
+def topic_terms(text: str) -> set[str]:
+    """The stems of what a question is about: its words, less the words of asking."""
+    return set(tokenize(text)) - _asking()
 
 
 def tokenize(text: str) -> list[str]:

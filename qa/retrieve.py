@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
-from .lexical import tokenize
+from .lexical import tokenize, topic_terms
 from .query import Query, Window
 from .schema import Hit
 from .settings import Settings
@@ -67,7 +67,7 @@ def allowed_rows(snap: Snapshot, query: Query) -> tuple[np.ndarray, np.ndarray |
     if not within.any():
         notes.append(f"Nothing in the archive is from {period}; searched all issues instead")
         return mask, None, notes
-    if not tokenize(query.topic):  # "What happened in corporate news in September 2022?"
+    if not topic_terms(query.topic):  # "What happened in corporate news in September 2022?"
         notes.append(f"Searched material from {period} only")
         return within, None, notes
     notes.append(f"Put material from {period} first")

@@ -69,7 +69,7 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     missing += [f"the figure {f}" for f in asks.figures if f not in said]
     _, absent = _names(asks.names, said, snap, settings)
     missing += [f"anything on {n}" for n in absent]
-    evidence = has_evidence(asks.slot, unit.text, asks.names)
+    evidence = has_evidence(asks.slot, unit.text, asks.names, asks.place)
     if evidence is False:
         missing.append(_WHAT.get(asks.slot, "that"))
     elif asks.focus and not any(supported(f, tokens) for f in asks.focus):

@@ -49,3 +49,20 @@ def workspace(tmp_path, settings_base, built_index):
     shutil.copytree(CORPUS, corpus)
     shutil.copytree(built_index, index)
     return settings_base.replace(corpus_dir=corpus, index_dir=index)
+
+
+# The fast tier (`pytest -m "not slow"`): tests that need neither the real model, a built index,
+# a server, a browser nor a subprocess. Everything else is marked slow here, in one place.
+_REAL_PARTS = {"embedder", "built_index", "assistant", "workspace"}
+_SLOW_MODULES = {"test_core_cli", "test_core_index", "test_core_quality", "test_core_retrieval", "test_core_store",
+                 "test_fuzz_inputs", "test_index_corruption", "test_index_states", "test_pdf_issues",
+                 "test_pdf_retrieval", "test_ui_api", "test_ui_browser", "test_ui_integrity", "test_ui_pdf_upload",
+                 "test_ui_serve", "test_mcp", "test_llm"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module in _SLOW_MODULES or module.startswith(("test_mcp", "test_llm")) or \
+                _REAL_PARTS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -1,0 +1,142 @@
+"""The fast tier: the whole pipeline on a tiny hand-made issue, with a counting stand-in for the
+model (tests/fakes.py). Exact expected values, as bm25s tests tiny corpora against exact ids.
+
+Everything else is real: the parser, the chunker, the index files on disk, BM25, FAISS, the
+question reader, fusion, filters, answer choice and the verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fakes import FakeEmbedder
+from qa import Assistant, Filters, Settings, update_index
+from qa.query import Window, interpret
+from qa.retrieve import allowed_rows, fuse
+from qa.schema import Outcome
+from qa.store import load_snapshot
+
+TINY = Path(__file__).resolve().parent / "data" / "tiny-issue.md"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """An index of the tiny issue, built with the stand-in embedder, and an assistant on it."""
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "corpus").mkdir()
+    shutil.copy(TINY, root / "corpus" / "merics-china-industries-2025-03-05.md")
+    settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index", today=dt.date(2026, 11, 25))
+    embedder = FakeEmbedder()
+    report = update_index(settings, embedder)
+    assert report.added == ["2025-03-05"] and report.refused == []
+    return Assistant(settings, embedder=embedder), embedder
+
+
+def test_the_index_holds_every_part_and_sentence(tiny):
+    assistant, embedder = tiny
+    snap = assistant.snapshot
+    assert [c.id for c in snap.chunks] == [
+        "2025-03-05/1/0/0", "2025-03-05/1/1/0", "2025-03-05/1/2/0",
+        "2025-03-05/2/0/0", "2025-03-05/2/1/0", "2025-03-05/2/2/0",
+        "2025-03-05/policy-news/0/0", "2025-03-05/corporate-news/0/0", "2025-03-05/corporate-news/1/0"]
+    assert snap.chunks[0].units == ("The CAAC released a draft plan for drone delivery.", "Key targets for 2027 include:",
+                                    "- Register 5 million civilian drones", "- Open 200 drone delivery routes")
+    assert snap.chunks[2].units == ("Article: Action Plan for Low-Altitude Flight (Draft for Comments) (低空飞行行动方案)",
+                                    "Issuing bodies: CAAC, NDRC", "Date: February 14, 2025")
+    assert len(snap.unit_vectors) == sum(len(c.units) for c in snap.chunks) == int(snap.unit_start[-1])
+    assert snap.vectors.shape == (9, FakeEmbedder.dim)
+    # Every passage and every unit was embedded once.
+    assert embedder.texts_embedded == len(snap.chunks) + len(snap.unit_vectors)
+
+
+def test_a_question_is_encoded_once(tiny):
+    assistant, embedder = tiny
+    before = len(embedder.calls)
+    assistant.ask("How many drone delivery routes will open by 2027?")
+    assert len(embedder.calls) == before + 1 and len(embedder.calls[-1]) == 1
+
+
+def test_the_list_is_quoted_whole(tiny):
+    answer = tiny[0].ask("What are the drone targets for 2027?")
+    assert answer.outcome is Outcome.ANSWERED
+    assert answer.text == ("Key targets for 2027 include:\n- Register 5 million civilian drones [1]\n"
+                           "- Open 200 drone delivery routes [1]")
+    assert [c.chunk.id for c in answer.citations] == ["2025-03-05/1/0/0"]
+
+
+def test_a_comment_deadline_is_quoted(tiny):
+    answer = tiny[0].ask("When is the deadline for comments on the steel quotas?")
+    assert answer.outcome is Outcome.ANSWERED and "until March 20, 2025" in answer.text
+
+
+def test_who_issued_quotes_the_issuer_line(tiny):
+    answer = tiny[0].ask("Who issued the low-altitude flight action plan?")
+    assert answer.outcome is Outcome.ANSWERED and "Issuing bodies: CAAC, NDRC [1]" in answer.text
+
+
+def test_near_misses(tiny):
+    year = tiny[0].ask("What are the drone targets for 2030?")
+    assert year.outcome is Outcome.NEAR_MISS and year.missing == ("anything for 2030",)
+    assert year.text.startswith("The issues don't give anything for 2030.\nThe closest passage says:\n")
+    profit = tiny[0].ask("What was BYD's profit from the Hungary battery plant?")
+    assert profit.outcome is Outcome.NEAR_MISS and profit.missing == ("the profit",)
+    place = tiny[0].ask("In which city will BYD build its battery plant?")
+    assert place.outcome is Outcome.NEAR_MISS and place.missing == ("which place",)  # Hungary is a country
+
+
+def test_nothing_found_for_a_name_the_archive_never_mentions(tiny):
+    answer = tiny[0].ask("What did Tesla announce about Berlin?")
+    assert answer.outcome is Outcome.NOT_FOUND and answer.citations == ()
+
+
+def test_reading_periods():
+    today = dt.date(2026, 11, 25)
+    q = interpret("What did BYD announce in the week of February 17, 2025?", today=today)
+    assert q.windows == (Window("2025-02-17", "2025-02-23", False, "the week of 17 February 2025"),)
+    assert interpret("news from late 2024", today=today).windows == (Window("2024-09-01", "2024-12-31", False, "late 2024"),)
+    assert interpret("corporate news at the end of January 2025", today=today).windows == \
+        (Window("2025-01-19", "2025-01-31", False, "end of January 2025"),)
+    assert interpret("the 2022 and December 2024 issues", today=today).windows == (
+        Window("2022-01-01", "2022-12-31", True, "2022 issues"), Window("2024-12-01", "2024-12-31", True, "December 2024 issues"))
+    assert interpret("what happened in January 0000", today=today).windows[0].first == "0001-01-01"
+
+
+def test_a_period_narrows_only_a_question_that_is_nothing_else(tiny):
+    snap = tiny[0].snapshot
+    today = dt.date(2026, 11, 25)
+    browse = interpret("What happened in corporate news in February 2025?", today=today)
+    mask, period, notes = allowed_rows(snap, browse)
+    assert period is None and notes == ["Searched material from February 2025 only"]
+    assert [snap.chunks[r].id for r in np.flatnonzero(mask)] == [
+        "2025-03-05/1/0/0", "2025-03-05/1/1/0", "2025-03-05/1/2/0", "2025-03-05/2/0/0", "2025-03-05/2/1/0",
+        "2025-03-05/2/2/0", "2025-03-05/policy-news/0/0", "2025-03-05/corporate-news/1/0"]  # not 30 January
+    topical = interpret("Which battery plant did BYD announce in February 2025?", today=today)
+    mask, period, notes = allowed_rows(snap, topical)
+    assert mask.all() and period is not None and notes == ["Put material from February 2025 first"]
+    assert not period[snap.chunks.index(next(c for c in snap.chunks if c.id.endswith("corporate-news/0/0")))]
+    kinds = interpret("battery plant", filters=Filters(kinds=("corporate_news",)), today=today)
+    assert [snap.chunks[r].section_kind for r in np.flatnonzero(allowed_rows(snap, kinds)[0])] == ["corporate_news"] * 2
+
+
+def test_fusion_exact_values():
+    nan = np.nan
+    dense = np.array([0.9, 0.5, nan, 0.7], dtype=np.float32)
+    bm25 = np.array([nan, 4.0, 2.0, 3.0], dtype=np.float32)
+    score = fuse(Settings(fusion="score", dense_weight=1.0, bm25_weight=0.5), dense, bm25)
+    assert np.allclose(score, [1.0, 0.5, 0.0, 0.5 + 0.25], atol=1e-6)
+    rrf = fuse(Settings(fusion="rrf", dense_weight=1.0, bm25_weight=1.0, rrf_k=60), dense, bm25)
+    assert np.allclose(rrf, [1 / 61, 1 / 63 + 1 / 61, 1 / 63, 1 / 62 + 1 / 62])
+    assert np.isnan(fuse(Settings(), np.array([nan]), np.array([nan])))[0]
+
+
+def test_follow_up_reads_the_earlier_question(tiny):
+    history = [{"role": "user", "content": "What are the drone targets for 2027?"},
+               {"role": "assistant", "content": "(answer)"}]
+    q = interpret("and who issued it?", history, today=dt.date(2026, 11, 25))
+    assert q.text == "and who issued it? What are the drone targets for 2027?"
+    assert q.notes == ("Read as a follow-up to: “What are the drone targets for 2027?”",)
