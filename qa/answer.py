@@ -135,9 +135,21 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
             line = _DOC_LINE.get(asks.slot)
             # The title block names every policy's issuer and date; it answers only the question that asks for those.
             s += w.evidence if line and line.match(u.text) else -w.evidence
+        elif h.part_kind == EXHIBIT and not _about_chart(query.question, asks.slot, u.text):
+            s -= 10.0  # a chart's title or note says what the chart shows: it answers only questions about the chart
         elif h.part_kind == COMMENT and query.part == COMMENT:
             s += w.evidence / 2
         u.score = s
+
+
+_CHART = re.compile(r"\b(exhibits?|charts?|figures?|graphs?|tables?|data|shows?|source)\b", re.I)
+
+
+def _about_chart(question: str, slot: Slot, unit: str) -> bool:
+    """A chart's lines answer a question about the chart, its source, or a value of its data series."""
+    if _CHART.search(question) or (slot is Slot.SOURCE and unit.lower().startswith("source")):
+        return True
+    return slot in (Slot.COUNT, Slot.SHARE, Slot.MONEY) and len(re.findall(r"\d+(?:[.,]\d+)?", unit)) >= 3
 
 
 def _word_weights(units: list[Unit], query, snap: Snapshot) -> dict[str, float]:

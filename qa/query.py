@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .asks import Asked, Slot, read_question
 from .lexical import STOPWORDS, words
-from .schema import COMMENT, CORPORATE_NEWS, DOCUMENT, POLICY_NEWS, SECTION_KINDS, format_date
+from .schema import COMMENT, CORPORATE_NEWS, DOCUMENT, EXHIBIT, POLICY_NEWS, SECTION_KINDS, format_date
 from .text import MONTH_RE, month_number
 
 
@@ -101,6 +101,7 @@ _DOCUMENT = re.compile(
     r"department|authority|authorities|government)|issuing bod\w*|issued by|(official|full|chinese|exact) "
     r"(title|name)|title of|name of the (policy|document|plan|notice|regulation)|when was\b.*\b(issued|"
     r"released|published|announced|adopted)|what date|on what date)\b", re.I)
+_EXHIBIT = re.compile(r"\b(exhibits?|charts?|graphs?|figure \d+|the figure|data source)\b", re.I)
 _CORPORATE = re.compile(r"\b(corporate news|company news|business news|which compan(y|ies)|what compan(y|ies)|firms? announced)\b", re.I)
 _POLICY = re.compile(r"\bpolicy news\b", re.I)
 _LATEST = re.compile(r"\b(latest|most recent|newest|current|last|recent)\s+(issue|edition|newsletter|report)\b", re.I)
@@ -140,7 +141,7 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
     outside = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q))
     topic = " ".join(_POLICY.sub(" ", _CORPORATE.sub(" ", _LATEST.sub(" ", outside))).split())
 
-    part = DOCUMENT if _DOCUMENT.search(q) else COMMENT if _COMMENT.search(q) else None
+    part = EXHIBIT if _EXHIBIT.search(q) else DOCUMENT if _DOCUMENT.search(q) else COMMENT if _COMMENT.search(q) else None
     kind = CORPORATE_NEWS if _CORPORATE.search(q) else POLICY_NEWS if _POLICY.search(q) else None
     return Query(question=q, text=text, focus=q, topic=topic, filters=filters or Filters(), windows=tuple(windows),
                  asks=_asks(q, text, spans), latest=latest, part=part, kind=kind, notes=tuple(notes))

@@ -41,15 +41,19 @@ def test_the_index_holds_every_part_and_sentence(tiny):
     assistant, embedder = tiny
     snap = assistant.snapshot
     assert [c.id for c in snap.chunks] == [
-        "2025-03-05/1/0/0", "2025-03-05/1/1/0", "2025-03-05/1/2/0",
+        "2025-03-05/1/0/0", "2025-03-05/1/1/0", "2025-03-05/1/2/0", "2025-03-05/1/3/0",
         "2025-03-05/2/0/0", "2025-03-05/2/1/0", "2025-03-05/2/2/0",
         "2025-03-05/policy-news/0/0", "2025-03-05/corporate-news/0/0", "2025-03-05/corporate-news/1/0"]
     assert snap.chunks[0].units == ("The CAAC released a draft plan for drone delivery.", "Key targets for 2027 include:",
                                     "- Register 5 million civilian drones", "- Open 200 drone delivery routes")
-    assert snap.chunks[2].units == ("Article: Action Plan for Low-Altitude Flight (Draft for Comments) (低空飞行行动方案)",
+    assert snap.chunks[1].units == ("Drone makers such as DJI will gain (see exhibit 1).",
+                                    "Foreign suppliers face localization rules because flight data is sensitive.")
+    assert snap.chunks[2].units == ("Exhibit 1: Registered civilian drones, 2022-2024 (million units)",
+                                    "2022: 0.96; 2023: 1.27; 2024: 2.18", "Note: Year-end figures.", "Source: CAAC")
+    assert snap.chunks[3].units == ("Article: Action Plan for Low-Altitude Flight (Draft for Comments) (低空飞行行动方案)",
                                     "Issuing bodies: CAAC, NDRC", "Date: February 14, 2025")
     assert len(snap.unit_vectors) == sum(len(c.units) for c in snap.chunks) == int(snap.unit_start[-1])
-    assert snap.vectors.shape == (9, FakeEmbedder.dim)
+    assert snap.vectors.shape == (10, FakeEmbedder.dim)
     # Every passage and every unit was embedded once.
     assert embedder.texts_embedded == len(snap.chunks) + len(snap.unit_vectors)
 
@@ -77,6 +81,15 @@ def test_a_comment_deadline_is_quoted(tiny):
 def test_who_issued_quotes_the_issuer_line(tiny):
     answer = tiny[0].ask("Who issued the low-altitude flight action plan?")
     assert answer.outcome is Outcome.ANSWERED and "Issuing bodies: CAAC, NDRC [1]" in answer.text
+
+
+def test_a_chart_answers_questions_about_the_chart_only(tiny):
+    source = tiny[0].ask("What is the source of the drone chart?")
+    assert source.outcome is Outcome.ANSWERED and "Source: CAAC [1]" in source.text
+    value = tiny[0].ask("How many civilian drones were registered in 2024?")
+    assert "2024: 2.18 [1]" in value.text
+    targets = tiny[0].ask("What are the drone targets for 2027?")
+    assert "Exhibit" not in targets.text and "Note:" not in targets.text
 
 
 def test_near_misses(tiny):
@@ -113,8 +126,8 @@ def test_a_period_narrows_only_a_question_that_is_nothing_else(tiny):
     mask, period, notes = allowed_rows(snap, browse)
     assert period is None and notes == ["Searched material from February 2025 only"]
     assert [snap.chunks[r].id for r in np.flatnonzero(mask)] == [
-        "2025-03-05/1/0/0", "2025-03-05/1/1/0", "2025-03-05/1/2/0", "2025-03-05/2/0/0", "2025-03-05/2/1/0",
-        "2025-03-05/2/2/0", "2025-03-05/policy-news/0/0", "2025-03-05/corporate-news/1/0"]  # not 30 January
+        "2025-03-05/1/0/0", "2025-03-05/1/1/0", "2025-03-05/1/2/0", "2025-03-05/1/3/0", "2025-03-05/2/0/0",
+        "2025-03-05/2/1/0", "2025-03-05/2/2/0", "2025-03-05/policy-news/0/0", "2025-03-05/corporate-news/1/0"]
     topical = interpret("Which battery plant did BYD announce in February 2025?", today=today)
     mask, period, notes = allowed_rows(snap, topical)
     assert mask.all() and period is not None and notes == ["Put material from February 2025 first"]
