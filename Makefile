@@ -16,8 +16,10 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/qa serve
 
+# The fast tier first (seconds; no model, server or browser), then everything that needs the real parts.
 test: $(BIN)/.installed chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m slow
 
 # Browser tests drive Debian's chromium; Playwright cannot download its own browser offline.
 # The PDF tests print issues with Chinese titles: a CJK font gives chromium the glyphs.
