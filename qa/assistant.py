@@ -16,9 +16,11 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from .answer import Answerer, ExtractiveAnswerer
+from .answer import Answerer
 from .embed import Embedder, make_embedder
+from .generate import Draft, make_answerer
 from .indexer import Progress, UpdateReport, add_issue_file, update_index
 from .inputs import chat_history, clean_text, filters_of, question_text, result_count
 from .parse import SUFFIXES, parse_issue, read_intake
@@ -73,7 +75,7 @@ class Assistant:
                  answerer: Answerer | None = None):
         self.settings = settings or Settings.load()
         self._embedder = embedder
-        self.answerer = answerer or ExtractiveAnswerer()
+        self.answerer = answerer or make_answerer(self.settings, lambda: self.embedder)
         self._snapshot: Snapshot | None = None
         self._swap = threading.Lock()
 
@@ -114,9 +116,23 @@ class Assistant:
     def ask(self, question: str, filters: Filters | None = None, history: list[dict] | None = None) -> Answer:
         """A cited answer, or a refusal that says the issues do not answer it; errors as `search`."""
         snap = self.snapshot
+        return self.answerer.compose(self._retrieve(snap, question, filters, history), snap, self.settings)
+
+    def ask_stream(self, question: str, filters: Filters | None = None,
+                   history: list[dict] | None = None) -> Iterator[Draft | Answer]:
+        """Like `ask`, but an LLM answer arrives as Drafts (its verified sentences so far) before
+        the final Answer; the extractive answerer yields the Answer alone. Errors as `search`."""
+        snap = self.snapshot
+        result = self._retrieve(snap, question, filters, history)
+        stream = getattr(self.answerer, "stream", None)
+        if stream is None:
+            yield self.answerer.compose(result, snap, self.settings)
+        else:
+            yield from stream(result, snap, self.settings)
+
+    def _retrieve(self, snap: Snapshot, question, filters, history) -> SearchResult:
         query = self._interpret(snap, question, filters, history)
-        result = search(snap, self.embedder, query, self.settings, max(self.settings.k, 5))
-        return self.answerer.compose(result, snap, self.settings)
+        return search(snap, self.embedder, query, self.settings, max(self.settings.k, 5))
 
     def compose(self, result: SearchResult) -> Answer:
         """The answer to a search already run (e.g. with k=10 for evaluation)."""

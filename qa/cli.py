@@ -152,7 +152,7 @@ def hit_json(h) -> dict:
 
 def answer_json(a) -> dict:
     return {"question": a.question, "answer": a.text, "abstained": a.abstained, "outcome": a.outcome.value,
-            "confidence": a.confidence, "missing": list(a.missing),
+            "confidence": a.confidence, "missing": list(a.missing), "backend": a.backend, "notes": list(a.notes),
             "citations": [{"n": c.n, "issue_date": c.issue_date, "section": c.chunk.section_heading,
                            "part": c.chunk.part_label, "text": c.chunk.text} for c in a.citations]}
 
@@ -193,6 +193,10 @@ def cmd_search(args) -> int:
 
 def cmd_ask(args) -> int:
     def show(answer):
+        if args.markdown:
+            from .export import to_markdown
+            print(to_markdown(answer), end="")
+            return
         for note in answer.notes:
             print(f"({note})")
         print(answer.text)
@@ -274,7 +278,7 @@ def _grid(specs: list[str]) -> list[tuple[str, dict]]:
 
 def cmd_serve(args) -> int:
     from ui.app import serve
-    return serve(_settings(args), host=args.host, port=args.port, auth_file=args.auth_file)
+    return serve(_settings(args), host=args.host, port=args.port, auth_file=args.auth_file, mcp=args.mcp)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--issue", action="append", help="only this issue date (repeatable)")
         s.add_argument("--kind", action="append", choices=SECTION_KINDS, help="only this section kind (repeatable)")
         s.add_argument("--json", action="store_true")
+        if name == "ask":
+            s.add_argument("--markdown", action="store_true",
+                           help="the answer and its full references as Markdown, for a report")
         s.set_defaults(func=func)
 
     s = sub.add_parser("eval", parents=[common], help="measure retrieval and answers on a question set")
@@ -331,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=7860)
     s.add_argument("--auth-file", help="file of user:password lines (or $QA_AUTH)")
+    s.add_argument("--mcp", action="store_true",
+                   help="also serve the archive as MCP tools at /gradio_api/mcp/ (needs a login off this machine)")
     s.set_defaults(func=cmd_serve)
     return p
 

@@ -208,6 +208,9 @@ class Answer:
     own terms found); comparable across questions, not a probability."""
     missing: tuple[str, ...] = ()
     """For a near miss, what the question asks that the closest passage does not give ("2030", "EV charging piles")."""
+    backend: str = "extractive"
+    """What wrote the text: "extractive" (quoted from the passages) or "llm:<model>" (a language
+    model's sentences, each checked against the passage it cites)."""
 
     @property
     def abstained(self) -> bool:

@@ -54,6 +54,40 @@ class AnswerSettings:
 
 
 @dataclass(frozen=True)
+class LlmSettings:
+    """An optional language model that writes the answer from the passages (`qa.generate`).
+
+    Any server speaking the OpenAI chat-completions protocol: Ollama, llama.cpp server, vLLM,
+    LM Studio. With no `url` the answer stays extractive and nothing leaves the machine.
+    Environment: QA_LLM_URL, QA_LLM_MODEL, QA_LLM_KEY, QA_LLM_TIMEOUT, ..."""
+    url: str = ""
+    """Base URL of the server ("http://localhost:11434/v1"); "/chat/completions" is added."""
+    model: str = ""
+    """The model name the server knows ("llama3.1:8b"); required with a url."""
+    key: str = ""
+    """Bearer token, for servers that want one."""
+    timeout: float = 60.0
+    """Seconds the server may stay silent (before the first byte, or between two); past it the
+    quoted answer is given instead, with a note."""
+    deadline: float = 300.0
+    """Seconds for the whole answer, against a server that never stops (a small model on a CPU
+    writes 400 tokens in about a minute)."""
+    passages: int = 5
+    """Top passages the model sees, numbered [1]..[n]."""
+    max_tokens: int = 400
+    min_similarity: float = 0.5
+    """A cited passage supports a sentence only if one of its units, read alone, is at least this
+    similar to it (cosine, bundled model). bench/llm_threshold.py: with the word checks, the
+    highest value that keeps every faithful sentence they keep; alone it rejects about half of
+    the wrong-passage pairs (their median is 0.45, faithful 0.83)."""
+    min_words: float = 0.8
+    """Share of a sentence's content words (stemmed; reporting verbs and what a document is called
+    excepted) that each cited passage must contain; every number and name must be there in any
+    case. bench/llm_threshold.py: 0.75 and 0.8 both accepted none of 168 wrong-passage pairs and
+    kept 47 of 48 faithful sentences; the stricter is kept. Held out by issue: 11-12 of 12 kept."""
+
+
+@dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = Path("corpus")
     """Where the issue files (.md / .txt) live; `qa index` reads every issue here."""
@@ -94,6 +128,8 @@ class Settings:
     issues' questions in each of the four leave-one-issue-out folds (bench/RESULTS.md)."""
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     """The answerer's weights and thresholds."""
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    """The optional language model; off unless QA_LLM_URL is set."""
     max_question_chars: int = 2000
     """Longer questions are refused with a message rather than silently truncated."""
     max_upload_bytes: int = 2_000_000
@@ -110,11 +146,31 @@ class Settings:
         """Defaults, then QA_* environment variables, then the non-None `overrides`."""
         values: dict = {}
         for f in dataclasses.fields(cls):
+            group = _group(f)
+            if group:  # QA_<GROUP>_<FIELD>, e.g. QA_LLM_URL
+                inner = {g.name: _coerce(g.name, raw, group) for g in dataclasses.fields(group)
+                         if (raw := os.environ.get(f"{ENV_PREFIX}{f.name}_{g.name}".upper()))}
+                if inner:
+                    values[f.name] = group(**inner)
+                continue
             raw = os.environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
                 values[f.name] = _coerce(f.name, raw)
         values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(**values).validated()
+
+    def validated(self) -> "Settings":
+        """Self, or ValueError naming the setting that is wrong and how to fix it."""
+        llm = self.llm
+        if llm.url:
+            if not llm.url.startswith(("http://", "https://")):
+                raise ValueError(f"QA_LLM_URL={llm.url!r}: expected an http:// or https:// address, "
+                                 "e.g. http://localhost:11434/v1")
+            if not llm.model:
+                raise ValueError(f"QA_LLM_URL is set but QA_LLM_MODEL is not: name the model {llm.url} serves")
+        if min(llm.timeout, llm.deadline, llm.passages, llm.max_tokens) <= 0:
+            raise ValueError("QA_LLM_TIMEOUT, QA_LLM_DEADLINE, QA_LLM_PASSAGES and QA_LLM_MAX_TOKENS must be positive")
+        return self
 
     def replace(self, **changes) -> "Settings":
         """Changed copy; "answer.words" names a field of a group."""
@@ -127,6 +183,12 @@ class Settings:
                 out = dataclasses.replace(out, **{group: dataclasses.replace(
                     inner, **{name: _coerce(name, value, type(inner))})})
         return out
+
+
+def _group(f: dataclasses.Field):
+    """The settings group class of a field (AnswerSettings, LlmSettings), else None."""
+    factory = f.default_factory
+    return factory if factory is not dataclasses.MISSING and dataclasses.is_dataclass(factory) else None
 
 
 def _coerce(name: str, value, cls=None):
