@@ -53,10 +53,12 @@ def make_answerer(settings: Settings, embedder: Callable[[], Embedder]) -> Answe
 
 class LlmAnswerer:
     def __init__(self, embedder: Callable[[], Embedder], client: ChatClient | None = None,
-                 extractive: Answerer | None = None):
+                 extractive: Answerer | None = None, on_check: Callable[[Check], None] | None = None):
         self._embedder = embedder
         self._client = client
         self.extractive = extractive or ExtractiveAnswerer()
+        self.on_check = on_check
+        """Called with the verdict on every sentence the model writes (bench/llm_answers.py counts them)."""
 
     def compose(self, result: SearchResult, snap: Snapshot, settings: Settings) -> Answer:
         answer = None
@@ -72,7 +74,7 @@ class LlmAnswerer:
         llm = settings.llm
         backend = f"llm:{llm.model}"
         hits = result.hits[:llm.passages]
-        run = _Run(hits, self._embed, settings, base.question, backend)
+        run = _Run(hits, self._embed, settings, base.question, backend, self.on_check)
         client = self._client or ChatClient(llm)
         query = result.query
         follows = query.text.removeprefix(query.question).strip()  # a follow-up's earlier question
@@ -114,9 +116,9 @@ class LlmAnswerer:
 class _Run:
     """One answer being written: the claims seen, kept and dropped, and the citation numbers."""
 
-    def __init__(self, hits: list[Hit], embed, settings: Settings, question: str, backend: str):
+    def __init__(self, hits: list[Hit], embed, settings: Settings, question: str, backend: str, on_check=None):
         self.hits, self.embed, self.settings = hits, embed, settings
-        self.question, self.backend = question, backend
+        self.question, self.backend, self.on_check = question, backend, on_check
         self.seen = 0
         self.kept: list[tuple[Claim, Check]] = []
         self.dropped: list[Check] = []
@@ -129,6 +131,8 @@ class _Run:
         cited = [n for n in claim.cited if 1 <= n <= len(self.hits)]
         passages = [self.evidence(n) if n in cited else None for n in range(1, len(self.hits) + 1)]
         verdict = check(claim, passages, self.embed, self.settings.llm)
+        if self.on_check:
+            self.on_check(verdict)
         if not verdict.supported:
             self.dropped.append(verdict)
             return False

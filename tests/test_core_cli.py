@@ -38,7 +38,8 @@ def check_search(obj: dict, question: str, k: int, indexed: set[str]) -> None:
 
 
 def check_answer(obj: dict, question: str, indexed: set[str]) -> None:
-    assert set(obj) == {"question", "answer", "abstained", "outcome", "confidence", "missing", "citations"} and obj["question"] == question
+    assert set(obj) == {"question", "answer", "abstained", "outcome", "confidence", "missing", "backend", "notes",
+                        "citations"} and obj["question"] == question and obj["backend"] == "extractive"
     assert isinstance(obj["answer"], str) and obj["answer"] and isinstance(obj["abstained"], bool)
     for n, c in enumerate(obj["citations"], 1):
         assert set(c) == CITATION_KEYS

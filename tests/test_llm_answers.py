@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from core_helpers import ENERGY_HEADING, edit, issue_text, run_qa
-from llm_fake import FIRST, INJECTION, QUESTION, SECOND, THIRD, UNCITED, FakeLlm
+from core_helpers import ENERGY_HEADING, ROOT, edit, issue_text, qa_env, run_qa
+from llm_fake import FIRST, INJECTION, LEFT_OUT, QUESTION, SECOND, THIRD, UNCITED, fake  # noqa: F401  (a fixture)
 from qa import Assistant, Settings
 from qa.answer import ExtractiveAnswerer
 from qa.generate import Draft, LlmAnswerer
@@ -20,15 +22,7 @@ from ui_helpers import copy_workspace
 
 NEAR_MISS = "What are the new energy storage targets for 2030?"
 UNRELATED = "What is the best recipe for apple pie?"
-LEFT_OUT = "1 sentence of the language model's answer was left out: the passages cited do not support it."
 INSTEAD = "This is the answer quoted from the passages instead."
-
-
-@pytest.fixture(scope="module")
-def fake():
-    server = FakeLlm()
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +175,23 @@ def test_cli(settings_base, built_index, fake, tmp_path):
     r = run_qa(["ask", QUESTION], settings, **env)  # a URL without a model
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr == f"error: QA_LLM_URL is set but QA_LLM_MODEL is not: name the model {fake.url} serves\n"
+
+
+def test_bench_script_reports_cited_and_supported_rates(settings_base, built_index, fake, tmp_path):
+    settings = copy_workspace(tmp_path, built_index, settings_base)
+    env = qa_env(settings, QA_LLM_URL=fake.url, QA_LLM_MODEL="quote-first")
+    r = subprocess.run([sys.executable, "bench/llm_answers.py", "--limit", "6", "--json"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    report, rows = out["report"], out["rows"]
+    asked = [row for row in rows if row["outcome"] == "answered"]
+    assert len(rows) == 6 and report["llm"]["answered"] == len(asked) >= 4
+    # The scripted model quotes the first sentence of passage 1 and cites it: all cited, all supported.
+    assert report["llm"]["sentences"] == len(asked) and report["llm"]["cited"] == report["llm"]["supported"] == 1.0
+    assert report["llm"]["by_model"] == len(asked) and report["llm"]["endpoint_failed"] == 0
+    # The extractive answers through the same check: every sentence with a marker is supported.
+    cited = [c for row in asked for c, _ in row["extractive"]]
+    assert report["extractive"]["cited"] == round(sum(cited) / len(cited), 3)
+    assert all(s for row in asked for c, s in row["extractive"] if c)
+    assert all(row["backend"] == "llm:quote-first" for row in asked)

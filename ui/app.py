@@ -15,10 +15,12 @@ generation beside the live one, so questions keep using the old snapshot until t
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import os
 import socket
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -26,13 +28,15 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from qa import Assistant, Filters, IssueError, QuestionError, Settings  # noqa: E402
+from qa import Answer, Assistant, Filters, IssueError, QuestionError, Settings  # noqa: E402
+from qa.export import to_markdown  # noqa: E402
 from qa.highlight import locate  # noqa: E402
 from qa.inputs import expected, text_list, text_value, user_message  # noqa: E402
 from qa.schema import SECTION_KINDS, format_date  # noqa: E402
 from qa.store import IndexDamaged, IndexMissing  # noqa: E402
 
 from . import render  # noqa: E402
+from .tools import MCP_PATH, ArchiveTools, McpGuard  # noqa: E402
 
 READ = dict(concurrency_limit=8, concurrency_id="read")
 WRITE = dict(concurrency_limit=1, concurrency_id="write")
@@ -58,7 +62,15 @@ def citation_dict(c) -> dict:
 def answer_dict(a) -> dict:
     return {"question": a.question, "answer": a.text, "outcome": a.outcome.value, "abstained": a.abstained,
             "confidence": a.confidence, "missing": list(a.missing), "notes": list(a.notes),
-            "citations": [citation_dict(c) for c in a.citations]}
+            "citations": [citation_dict(c) for c in a.citations], "backend": a.backend, "markdown": to_markdown(a)}
+
+
+def draft_turn(draft) -> dict:
+    """An LLM answer being written, as a turn: the sentences verified so far."""
+    model = draft.backend.removeprefix("llm:")
+    return {"question": draft.question, "answer": draft.text, "outcome": "answered", "abstained": False,
+            "citations": [citation_dict(c) for c in draft.citations],
+            "notes": [f"{model} is writing; each sentence appears once the passage it cites supports it…"]}
 
 
 def hit_dict(h) -> dict:
@@ -133,7 +145,9 @@ class Handlers:
             yield render.chat_messages(turns, pending=question), turns, "", gr.skip(), gr.skip(), gr.skip()
         try:
             filters, notes = make_filters(date_from, date_to, issues, kinds)
-            answer = self.qa.ask(question, filters=filters, history=history_of(turns))
+            for answer in self.qa.ask_stream(question, filters=filters, history=history_of(turns)):
+                if not isinstance(answer, Answer):  # an LLM answer's verified sentences so far
+                    yield render.chat_messages(turns + [draft_turn(answer)]), turns, "", gr.skip(), gr.skip(), gr.skip()
         except QuestionError as e:
             gr.Warning(str(e))
             yield render.chat_messages(turns), turns, question, gr.skip(), gr.skip(), gr.skip()
@@ -189,6 +203,18 @@ class Handlers:
 
     def clear_chat(self):
         return [], [], render.sources_html(None), render.viewer_placeholder(), None
+
+    def export(self, turns, current):
+        """The current answer as Markdown: to copy, and as a file to download."""
+        try:
+            text = turns[current["turn"]]["markdown"]
+        except (TypeError, KeyError, IndexError):
+            return gr.Textbox(value="", visible=False), gr.DownloadButton(value=None, visible=False)
+        folder = Path(tempfile.gettempdir()) / "qa-exports" / hashlib.sha1(text.encode()).hexdigest()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "china-industries-answer.md"
+        path.write_text(text, encoding="utf-8")
+        return gr.Textbox(value=text, visible=True), gr.DownloadButton(value=str(path), visible=True)
 
     # Library ------------------------------------------------------------------------------
 
@@ -357,7 +383,9 @@ class Handlers:
                 "report": report.to_dict(), "message": report.summary()}
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
+def build_app(assistant: Assistant, mcp: bool = False) -> gr.Blocks:
+    """The page and its API. `mcp`: publish `ui.tools` as the API's (and MCP's) documented
+    endpoints; the endpoints below stay callable but undocumented, so MCP lists only the tools."""
     h = Handlers(assistant)
     with gr.Blocks(title="China Industries archive") as demo:
         gr.Markdown("## China Industries archive assistant\n"
@@ -389,6 +417,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                                      choices=[], elem_id="issue-pick")
                             kinds = gr.CheckboxGroup(KIND_CHOICES, value=list(SECTION_KINDS), label="Section kinds",
                                                      elem_id="kinds")
+                        with gr.Accordion("Export this answer (Markdown, with full references)", open=False,
+                                          elem_id="export"):
+                            export_text = gr.Textbox(label="Markdown", lines=8, max_lines=20, interactive=False,
+                                                     buttons=["copy"], visible=False, elem_id="export-text")
+                            export_btn = gr.DownloadButton("Download .md", visible=False, elem_id="export-download")
                     with gr.Column(scale=2):
                         gr.Markdown("### Sources")
                         sources = gr.HTML(render.sources_html(None), js_on_load=render.JS_OPEN, elem_id="sources")
@@ -452,18 +485,29 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         rebuild_btn.click(h.rebuild, None, admin_result, **WRITE, **PRIVATE).then(h.refresh, None, listing, **PRIVATE)
         demo.load(h.refresh, None, listing, **PRIVATE)
 
-        gr.api(h.api_ask, api_name="ask", **READ)
-        gr.api(h.api_search, api_name="search", **READ)
-        gr.api(h.api_list_issues, api_name="list_issues", **READ)
-        gr.api(h.api_add_issue, api_name="add_issue", **WRITE)
+        current.change(h.export, [turns, current], [export_text, export_btn], **PRIVATE)
+
+        api = dict(api_visibility="undocumented") if mcp else {}
+        gr.api(h.api_ask, api_name="ask", **READ, **api)
+        gr.api(h.api_search, api_name="search", **READ, **api)
+        gr.api(h.api_list_issues, api_name="list_issues", **READ, **api)
+        gr.api(h.api_add_issue, api_name="add_issue", **WRITE, **api)
+        if mcp:
+            ArchiveTools(assistant).register()
     return demo
 
 
 def launch(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: int | None = 7860,
-           auth: list[tuple[str, str]] | None = None, **kwargs):
-    """Queue and launch with the app's limits and look; kwargs go to `Blocks.launch`."""
+           auth: list[tuple[str, str]] | None = None, mcp: bool = False, **kwargs):
+    """Queue and launch with the app's limits and look; kwargs go to `Blocks.launch`.
+
+    `mcp`: serve the MCP tools too (build the app with `mcp=True`); with logins, MCP requests need
+    one (`McpGuard`: Gradio's own login does not cover its MCP routes). False is passed on as
+    False, so GRADIO_MCP_SERVER in the environment cannot turn MCP on unguarded."""
+    from starlette.middleware import Middleware
     demo.queue(default_concurrency_limit=4, max_size=512)
-    return demo.launch(server_name=host, server_port=port, auth=auth,
+    guard = {"app_kwargs": {"middleware": [Middleware(McpGuard, logins=auth)]}} if mcp and auth else {}
+    return demo.launch(server_name=host, server_port=port, auth=auth, mcp_server=mcp, **guard,
                        max_file_size=max(settings.max_upload_bytes, settings.max_pdf_bytes),
                        css=render.CSS, theme=gr.themes.Default(), ssr_mode=False, share=False, quiet=True,
                        footer_links=["api"], **kwargs)
@@ -511,12 +555,18 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None) -> int:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None,
+          mcp: bool = False) -> int:
     """`qa serve`: build the index if there is none, then serve the UI until interrupted."""
     try:
         auth = load_auth(auth_file)
     except (OSError, ValueError) as e:
         print(f"error: logins: {e}", file=sys.stderr)
+        return 2
+    if mcp and not auth and not is_loopback(host):
+        print(f"error: --mcp on {host} without a login would let anyone who can reach this machine call the "
+              "archive's tools. Set QA_AUTH=user:password or pass --auth-file (MCP clients then send it as "
+              "HTTP Basic), or serve MCP on 127.0.0.1.", file=sys.stderr)
         return 2
     if not is_loopback(host) and not auth:
         print(f"warning: listening on {host} without a login: anyone who can reach this machine can use "
@@ -545,14 +595,17 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_fi
         for r in report.refused:
             print(f"  refused: {r}", file=sys.stderr)
     print(render.status_text(assistant.list_issues()), flush=True)
-    demo = build_app(assistant)
+    demo = build_app(assistant, mcp=mcp)
     try:
-        launch(demo, settings, host=host, port=port, auth=auth, prevent_thread_lock=True)
+        launch(demo, settings, host=host, port=port, auth=auth, mcp=mcp, prevent_thread_lock=True)
     except OSError as e:
         print(f"error: cannot listen on {host}:{port} ({e}); choose another with --port", file=sys.stderr)
         return 1
     shown = f"[{host}]" if ":" in host else host
     print(f"Serving the China Industries assistant on http://{shown}:{port}/"
           + (" (login required)" if auth else "") + "  — Ctrl+C to stop", flush=True)
+    if mcp:
+        print(f"MCP tools (search_archive, ask, list_issues, read_section) at http://{shown}:{port}{MCP_PATH}/"
+              + (" — clients send the login as HTTP Basic" if auth else ""), flush=True)
     demo.block_thread()
     return 0
