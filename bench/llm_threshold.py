@@ -17,6 +17,9 @@ For every (min_similarity, min_words) of a grid, the script runs the real `qa.ve
 every pair. The setting is chosen as: accept no wrong-passage pair, then keep the most faithful
 sentences, then the stricter. Leave one issue out: each issue's pairs are scored with the
 setting chosen on the other three, which is the number to trust.
+
+It also compares the index's unit vectors (made with the section heading in front) with the
+units encoded alone, which is why `qa.verify.gather` encodes them alone.
 """
 
 from __future__ import annotations
@@ -67,6 +70,31 @@ def build_pairs(assistant, pairs: list[dict], embed) -> list[dict]:
                 continue
             out.append({"id": p["id"], "issue": p["issue"], "kind": "wrong", "sentence": p["sentence"],
                         "evidence": gather(c, embed), "passage": c.id})
+    return out
+
+
+def stored_or_alone(snap, rows: list[dict], embed) -> dict[str, tuple[float, float]]:
+    """The index's unit vectors (embedded after the section heading and list lead-in, so the
+    sentence is read the same way) against the units encoded alone, as `qa.verify.gather` does."""
+    from qa.chunk import unit_embed_texts
+    row_of = {c.id: r for r, c in enumerate(snap.chunks)}
+
+    def stored(r):
+        ch = r["evidence"].chunk
+        i = row_of[ch.id]
+        v = embed([f"{ch.section_heading} — {ch.part_label}. {r['sentence']}"])[0]
+        assert len(unit_embed_texts(ch)) == snap.unit_start[i + 1] - snap.unit_start[i]
+        return float((snap.unit_vectors[snap.unit_start[i]:snap.unit_start[i + 1]] @ v).max())
+
+    def alone(r):
+        return float((r["evidence"].vectors @ embed([r["sentence"]])[0]).max()) if len(r["evidence"].units) else 0.0
+
+    out = {}
+    for name, sim in (("stored unit vectors", stored), ("units encoded alone", alone)):
+        faithful = sorted(sim(r) for r in rows if r["kind"] == "faithful")
+        wrong = [sim(r) for r in rows if r["kind"] == "wrong"]
+        threshold = faithful[int(0.05 * len(faithful))]
+        out[name] = (threshold, sum(w < threshold for w in wrong) / len(wrong))
     return out
 
 
@@ -154,6 +182,12 @@ def main() -> int:
             q = lambda f: sims[min(len(sims) - 1, int(f * len(sims)))]  # noqa: E731
             print(f"  {kind:9s} n={len(sims):3d} min {sims[0]:.2f}  p10 {q(0.1):.2f}  median {q(0.5):.2f}  "
                   f"p90 {q(0.9):.2f}  max {sims[-1]:.2f}")
+    alone = {k: [d["similarity"] >= current[0] for d in detail if d["kind"] == k] for k in ("faithful", "wrong")}
+    print(f"  similarity alone at {current[0]}: keeps {sum(alone['faithful'])} of {len(alone['faithful'])} faithful, "
+          f"rejects {len(alone['wrong']) - sum(alone['wrong'])} of {len(alone['wrong'])} wrong-passage pairs")
+    print("\nWhich unit vectors (similarity alone; threshold keeping 95% of faithful sentences):")
+    for name, share in stored_or_alone(assistant.snapshot, rows, embed).items():
+        print(f"  {name}: threshold {share[0]:.2f} rejects {share[1]:.0%} of wrong-passage pairs")
     print("\nAt the current setting, faithful sentences dropped and wrong passages accepted:")
     for d in detail:
         if (d["kind"] == "faithful" and not d["kept"]) or (d["kind"] != "faithful" and d["kept"]):
