@@ -28,7 +28,9 @@ from .lexical import tokenize, words
 from .schema import Chunk
 from .settings import LlmSettings
 from .text import is_list_item, split_units
-from .verdict import _abbreviates  # one home for "SMEs" = "small and medium-sized enterprises"
+# One home for what a name is (capitalised words and acronyms, "5G", "GR-1"; not "Chinese") and
+# for "SMEs" = "small and medium-sized enterprises".
+from .asks import _names as names_in, abbreviated
 
 # [1], [1][3], [1, 3], [Passage 2]: what the prompt asks for, and what small models write instead.
 MARKER = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,2}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,2})*)\s*\]", re.I)
@@ -165,16 +167,6 @@ def numbers_in(text: str) -> set[str]:
     return found | {_NUMBER_WORDS[w] for w in words(text) if w in _NUMBER_WORDS}
 
 
-def names_in(text: str) -> list[str]:
-    """Capitalised words after a sentence's first word, and acronyms anywhere ("MIIT", "CATL")."""
-    out = []
-    for i, m in enumerate(re.finditer(r"(?<![\w+])[A-Za-z][\w'’.-]*", text)):
-        w = m[0].rstrip(".'’")
-        if sum(c.isupper() for c in w) >= 2 or (i > 0 and w[:1].isupper()):
-            out.append(w)
-    return out
-
-
 @dataclass(frozen=True)
 class Check:
     """The verdict on one claim."""
@@ -226,7 +218,7 @@ def _lexical(text: str, ev: Evidence, settings: LlmSettings) -> str:
         if n not in ev.numbers:
             return f"{n} not in"
     for name in names_in(plain):
-        if not all(w in ev.words for w in words(name)) and not _abbreviates(name, ev.text):
+        if not all(w in ev.words for w in words(name)) and not abbreviated(name, ev.text):
             return f"{name} not in"
     stems = [t for t in tokenize(plain) if not _NUMBER.fullmatch(t) and t not in FRAMING]
     if stems:

@@ -58,9 +58,10 @@ def test_an_mcp_client_lists_the_tools_and_gets_cited_answers(settings):
         return (tools, await call(session, "ask", question=ENERGY_Q), await call(session, "list_issues"),
                 await call(session, "search_archive", query="humanoid robots core components", k=3),
                 await call(session, "read_section", issue_date="2024-12-04", section_id="2"),
-                await call(session, "read_section", issue_date="2024-12-04", section_id="9"))
+                await call(session, "read_section", issue_date="2024-12-04", section_id="9"),
+                await call(session, "ask", question="x" * 10_000))
     try:
-        tools, answer, issues, found, section, missing = mcp_session(url, calls)
+        tools, answer, issues, found, section, missing, too_long = mcp_session(url, calls)
     finally:
         assert server.stop() == 0, "\n".join(server.lines)
     assert [t.name for t in tools] == TOOLS  # the UI's own API endpoints are not tools
@@ -89,6 +90,7 @@ def test_an_mcp_client_lists_the_tools_and_gets_cited_answers(settings):
     assert [p["label"] for p in section["parts"]][:2] == ["At a glance", "MERICS comment"]
     assert section["parts"][1]["reference"].endswith(f"“{ENERGY_HEADING}”, MERICS comment")
     assert missing == {"error": "issue 2024-12-04 has no section '9'; list_issues gives the dates and section ids"}
+    assert list(too_long) == ["error"] and "2,000" in too_long["error"]  # one readable line, no traceback
 
 
 def test_with_a_login_mcp_needs_it(settings):

@@ -204,6 +204,7 @@ class Handlers:
     def clear_chat(self):
         return [], [], render.sources_html(None), render.viewer_placeholder(), None
 
+    @readable_errors
     def export(self, turns, current):
         """The current answer as Markdown: to copy, and as a file to download."""
         try:

@@ -19,7 +19,7 @@ import json
 
 import gradio as gr
 
-from qa import Assistant, Filters, QuestionError
+from qa import Assistant, Filters
 from qa.export import reference
 
 MCP_PATH = "/gradio_api/mcp"
@@ -30,8 +30,14 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1)
 
 
+def _error(e: BaseException) -> str:
+    """Any failure as a result the calling model can read and pass on: {"error": one line}."""
+    from .app import readable  # the page's one rule for messages (ui.app imports this module)
+    return _json({"error": readable(e)})
+
+
 def _filters(date_from: str, date_to: str) -> Filters:
-    return Filters(date_from=(date_from or "").strip() or None, date_to=(date_to or "").strip() or None)
+    return Filters(date_from=str(date_from or "").strip() or None, date_to=str(date_to or "").strip() or None)
 
 
 class ArchiveTools:
@@ -55,8 +61,8 @@ class ArchiveTools:
         """
         try:
             result = self.qa.search(query, k=max(1, min(int(k), 20)), filters=_filters(date_from, date_to))
-        except (QuestionError, ValueError) as e:
-            return _json({"error": str(e)})
+        except Exception as e:  # noqa: BLE001 - a readable result, never a bare error
+            return _error(e)
         hits = [{"rank": h.rank, "issue_date": h.chunk.issue_date, "section_id": h.chunk.section_id,
                  "section": h.chunk.section_heading, "part": h.chunk.part_label,
                  "reference": reference(h.chunk.issue_date, h.chunk.section_heading, h.chunk.part_label),
@@ -83,8 +89,8 @@ class ArchiveTools:
         """
         try:
             a = self.qa.ask(question, filters=_filters(date_from, date_to))
-        except (QuestionError, ValueError) as e:
-            return _json({"error": str(e)})
+        except Exception as e:  # noqa: BLE001
+            return _error(e)
         citations = [{"n": c.n, "issue_date": c.issue_date, "section_id": c.chunk.section_id,
                       "section": c.chunk.section_heading, "part": c.chunk.part_label,
                       "reference": reference(c.issue_date, c.chunk.section_heading, c.chunk.part_label),
@@ -98,10 +104,13 @@ class ArchiveTools:
         Returns JSON: {"issues": [{"issue_date", "title", "period_start", "period_end", "sections":
         [{"id", "heading"}]}]}. Pass an issue_date and a section id to read_section to read a section.
         """
+        try:
+            listed = self.qa.list_issues()
+        except Exception as e:  # noqa: BLE001
+            return _error(e)
         issues = [{"issue_date": i["issue_date"], "title": i["title"], "period_start": i["period_start"],
                    "period_end": i["period_end"], "sections": [{"id": s["id"], "heading": s["heading"]}
-                                                               for s in i["sections"]]}
-                  for i in self.qa.list_issues()]
+                                                               for s in i["sections"]]} for i in listed]
         return _json({"issues": issues})
 
     def read_section(self, issue_date: str, section_id: str) -> str:
@@ -118,10 +127,12 @@ class ArchiveTools:
             section_id: "1" to "5" for the Top-5 articles, "policy-news" or "corporate-news".
         """
         try:
-            issue = self.qa.get_issue((issue_date or "").strip())
-            section = issue.section((section_id or "").strip())
+            issue = self.qa.get_issue(str(issue_date or "").strip())
+            section = issue.section(str(section_id or "").strip())
         except KeyError as e:
             return _json({"error": f"{e.args[0] if e.args else e}; list_issues gives the dates and section ids"})
+        except Exception as e:  # noqa: BLE001
+            return _error(e)
         policy = {"title": section.policy_title, "title_zh": section.policy_title_zh, "issuers": list(section.issuers),
                   "date": section.policy_date} if section.policy_title else None
         parts = [{"label": p.label, "reference": reference(issue.date, section.heading, p.label), "text": p.text}
