@@ -28,7 +28,7 @@ from .retrieve import SearchResult
 from .schema import Answer, Citation, Hit, Outcome
 from .settings import Settings
 from .store import Snapshot
-from .verify import MARKER, Check, Claim, Evidence, check, complete_claims, gather, split_claims
+from .verify import MARKER, Check, Claim, Evidence, check, complete_claims, gather, quotable, split_claims
 
 # Reasoning models put their thinking before the answer; it is not part of the answer.
 _THINKING = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
@@ -125,12 +125,15 @@ class _Run:
         self.numbers: dict[int, int] = {}
         """Passage number as given to the model -> number in the answer (1, 2, ... by first use)."""
         self._evidence: dict[int, Evidence] = {}
+        self._vectors: dict[str, np.ndarray] = {}
 
     def add(self, claim: Claim) -> bool:
         self.seen += 1
         cited = [n for n in claim.cited if 1 <= n <= len(self.hits)]
+        # One encoder call for the sentence and the units of the passages it is first to cite.
+        self.vectors([claim.plain] + [u for n in cited if n not in self._evidence for u in quotable(self.hits[n - 1].chunk)])
         passages = [self.evidence(n) if n in cited else None for n in range(1, len(self.hits) + 1)]
-        verdict = check(claim, passages, self.embed, self.settings.llm)
+        verdict = check(claim, passages, self.vectors, self.settings.llm)
         if self.on_check:
             self.on_check(verdict)
         if not verdict.supported:
@@ -143,8 +146,15 @@ class _Run:
 
     def evidence(self, n: int) -> Evidence:
         if n not in self._evidence:
-            self._evidence[n] = gather(self.hits[n - 1].chunk, self.embed)
+            self._evidence[n] = gather(self.hits[n - 1].chunk, self.vectors)
         return self._evidence[n]
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """`embed`, remembering every text encoded in this answer."""
+        new = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if new:
+            self._vectors.update(zip(new, self.embed(new)))
+        return np.stack([self._vectors[t] for t in texts])
 
     def draft(self) -> Draft:
         out, item = "", False

@@ -153,11 +153,16 @@ def gather(chunk: Chunk, embed: Callable[[list[str]], np.ndarray]) -> Evidence:
     bench/llm_threshold.py, at a threshold keeping 95% of faithful sentences, similarity to the
     units read alone rejects 85% of wrong-passage pairs, to the stored vectors 60%. Only cited
     passages are encoded (a few dozen short texts per answer)."""
-    units = tuple(u for u in chunk.units if not ADDRESSED_TO_MODEL.search(u))
+    units = quotable(chunk)
     vectors = embed(list(units)) if units else np.zeros((0, 1), np.float32)
     said = " ".join((chunk.context, *units))
     return Evidence(chunk, units, vectors, frozenset(tokenize(said)), frozenset(numbers_in(said)),
                     frozenset(words(said)), said)
+
+
+def quotable(chunk: Chunk) -> tuple[str, ...]:
+    """The units of a passage that can support a sentence: all but those addressed to a model."""
+    return tuple(u for u in chunk.units if not ADDRESSED_TO_MODEL.search(u))
 
 
 def numbers_in(text: str) -> set[str]:
