@@ -185,7 +185,7 @@ def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
         counted = tuple(t for t in dict.fromkeys(tokenize(m["f"])) if t not in _GENERIC)
     figures = tuple(dict.fromkeys(f for f in _FIGURE.findall(outside) if not _YEAR.fullmatch(f)))
     return Asked(slot=slot, focus=focus, focus_phrase=focus_phrase if focus else "", years=years,
-                 figures=figures, names=_names(outside), counted=counted, language=language,
+                 figures=figures, names=proper_names(outside), counted=counted, language=language,
                  chinese_title=slot is Slot.TITLE and bool(re.search(r"\bchinese (title|name)\b", question, re.I)),
                  place=_place_kind(question) if slot is Slot.PLACE else "")
 
@@ -217,7 +217,7 @@ _DESCRIBING = frozenset("""english chinese european american german french japan
 western eastern foreign global national international russian italian dutch swiss taiwanese""".split())
 
 
-def _names(text: str) -> tuple[str, ...]:
+def proper_names(text: str) -> tuple[str, ...]:
     """Capitalised words and acronyms that do not start a sentence; months, question words,
     nationalities and languages excluded."""
     out = []

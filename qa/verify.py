@@ -30,7 +30,7 @@ from .settings import LlmSettings
 from .text import is_list_item, split_units
 # One home for what a name is (capitalised words and acronyms, "5G", "GR-1"; not "Chinese") and
 # for "SMEs" = "small and medium-sized enterprises".
-from .asks import _names as names_in, abbreviated
+from .asks import abbreviated, proper_names as names_in
 
 # [1], [1][3], [1, 3], [Passage 2]: what the prompt asks for, and what small models write instead.
 MARKER = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,2}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,2})*)\s*\]", re.I)
