@@ -1,12 +1,12 @@
-"""Settings grids (`qa eval --grid`, bench/quality.py): the grid's runs, the embedder that encodes
-each text once across them, and one clear line for a malformed grid."""
+"""Settings grids (`qa eval --grid`, bench/quality.py): the grid's runs, and the embedder that
+encodes each text once across them (a malformed grid on the command line: test_core_cli.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core_helpers import QUESTIONS, run_qa
+from core_helpers import QUESTIONS
 from qa.evaluate import RememberingEmbedder, evaluate_grid, load_questions, settings_grid
 
 
@@ -65,9 +65,3 @@ def test_a_grid_asks_the_model_once_per_question_and_its_default_is_the_shipped_
     same = [[(o.found_at, o.outcome, o.answer) for o in runs[name]] for name in ("default", f"per_section={shipped}")]
     assert same[0] == same[1]
     assert [o.id for o in runs["per_section=1"]] == [q["id"] for q in questions]
-
-
-def test_qa_eval_refuses_a_malformed_grid_in_one_line():
-    out = run_qa(["eval", str(QUESTIONS), "--limit", "2", "--grid", "per_section"])
-    assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr.strip() == "error: --grid 'per_section': expected NAME=VALUE[,VALUE...]"
