@@ -90,6 +90,8 @@ class Manifest:
     """Issue date -> its entry."""
     created: str = ""
     """When the generation was written (local time, ISO 8601)."""
+    backend: str = ""
+    """What ran the model ("onnx" or "torch"); never forces a rebuild, as both give the same vectors."""
     rows: int = 0
     """Chunks in the generation: lines of chunks.jsonl, rows of vectors.npy, FAISS and BM25 documents."""
     files: dict[str, FileEntry] = field(default_factory=dict)
@@ -100,8 +102,8 @@ class Manifest:
     """Keys this version does not know, kept so another writer's additions survive a round trip."""
 
     def to_dict(self) -> dict:
-        known = {"format": self.format, "model": self.model, "dim": self.dim, "chunking": self.chunking,
-                 "created": self.created, "rows": self.rows,
+        known = {"format": self.format, "model": self.model, "backend": self.backend, "dim": self.dim,
+                 "chunking": self.chunking, "created": self.created, "rows": self.rows,
                  "issues": {d: {"source": e.source, "sha256": e.sha256, "chunks": e.chunks}
                             for d, e in self.issues.items()},
                  "files": {p: f.to_dict() for p, f in self.files.items()}}
@@ -123,8 +125,9 @@ class Manifest:
         except ValueError as e:
             raise ValueError(f"has an invalid entry: {e}") from None
         return cls(model=d["model"], dim=d["dim"], chunking=d["chunking"], issues=issues,
-                   created=str(d.get("created", "")), rows=d["rows"], files=files, format=d["format"],
-                   extra={k: v for k, v in d.items() if k not in {*kinds, "created"}})
+                   created=str(d.get("created", "")), backend=str(d.get("backend", "")), rows=d["rows"],
+                   files=files, format=d["format"],
+                   extra={k: v for k, v in d.items() if k not in {*kinds, "created", "backend"}})
 
     def required_files(self) -> list[str]:
         """Files a reader opens, which must be listed (and the files in bm25/, whatever bm25s wrote)."""
