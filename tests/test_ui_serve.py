@@ -66,8 +66,8 @@ def test_first_run_builds_the_index_then_serves_with_login(tmp_path):
                                           "QA_AUTH": "reader:s3cret pass"})
     try:
         serving = serve.wait_for(f"on http://127.0.0.1:{port}/ (login required)")
-        order = [serve.wait_for("Loading the embedding model"), serve.wait_for(f"No index in {index} yet: building it"),
-                 serve.wait_for("Full rebuild (no index yet)"), serve.wait_for("1 issues indexed"), serving]
+        order = [serve.wait_for(f"No index in {index} yet: building it"), serve.wait_for("Full rebuild (no index yet)"),
+                 serve.wait_for("Loading the embedding model"), serve.wait_for("1 issues indexed"), serving]
         assert order == sorted(order)
         assert not any("warning" in line for line in serve.lines)
         assert (index / "CURRENT").exists()
