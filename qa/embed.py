@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 class Embedder(Protocol):
     name: str
     """Identifies the model in the index manifest; a different name forces a rebuild."""
-    backend: str
-    """What runs the model ("onnx", "torch"); recorded in the manifest, never forces a rebuild."""
+    backend: Backend
+    """What runs the model; recorded in the manifest, never forces a rebuild."""
     dim: int
     max_tokens: int
     """Word pieces the model reads; the rest of a longer text is silently dropped."""
@@ -47,7 +47,7 @@ def resolve_model(model: str) -> tuple[str, str]:
 
 
 class SentenceTransformerEmbedder:
-    backend = "torch"
+    backend = Backend.TORCH
 
     def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 32):
         path, self.name = resolve_model(model)

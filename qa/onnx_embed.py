@@ -27,6 +27,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .settings import Backend
+
 EXPORT_FORMAT = 1
 FILES = ("model.onnx", "model.onnx.data", "tokenizer.json")
 MODELS = "models"
@@ -86,7 +88,7 @@ def find_export(index_dir: Path, model_path: Path) -> Path | None:
 class OnnxEmbedder:
     """`Embedder` on an export; vectors agree with the torch model's to cosine >= 0.9999."""
 
-    backend = "onnx"
+    backend = Backend.ONNX
 
     def __init__(self, folder: Path, name: str, batch_size: int = 32):
         import onnxruntime as ort

@@ -84,20 +84,36 @@ def ensure_export(index_dir: Path, model_path: Path) -> tuple[Path, bool]:
     if found and _intact(found):
         return found, False
     digest = model_digest(model_path)
-    root = models_dir(index_dir)
-    folder = root / digest[:16]
-    if folder.is_dir() and folder != found:
-        try:
-            meta = read_export(folder)
-            if meta.get("model_sha256") == digest and _intact(folder):
-                # The same model content with new file times (a reinstalled package): remember them.
-                meta["fingerprints"] = sorted(set(meta["fingerprints"]) | {fingerprint(model_path)})
-                _write_json(folder / "export.json", meta)
-                return folder, False
-        except ExportError:
-            pass
+    folder = models_dir(index_dir) / digest[:16]
+    if folder != found and _adopt(folder, digest, model_path):
+        return folder, False
+    _write_export(folder, model_path, digest)
+    return folder, True
+
+
+def _adopt(folder: Path, digest: str, model_path: Path) -> bool:
+    """Whether `folder` is a sound export of this very content (the model files got new times,
+    as when a package is reinstalled); if so, it learns their new fingerprint."""
+    try:
+        meta = read_export(folder)
+    except ExportError:
+        return False
+    if meta.get("model_sha256") != digest or not _intact(folder):
+        return False
+    meta["fingerprints"] = sorted(set(meta["fingerprints"]) | {fingerprint(model_path)})
+    _write_json(folder / "export.json", meta)
+    return True
+
+
+def _write_export(folder: Path, model_path: Path, digest: str) -> None:
+    """Export into a temporary folder beside `folder`, then rename it into place."""
+    root = folder.parent
+    if root.exists() and not root.is_dir():
+        raise ExportError(f"{root} is a file, where the ONNX export belongs: remove it")
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{digest[:16]}-{secrets.token_hex(3)}.tmp"
+    for litter in root.glob(".*.tmp"):  # left by a killed export (we hold the writer lock: none is running)
+        shutil.rmtree(litter, ignore_errors=True)
+    tmp = root / f".{folder.name}-{secrets.token_hex(3)}.tmp"
     tmp.mkdir()
     try:
         try:
@@ -107,14 +123,13 @@ def ensure_export(index_dir: Path, model_path: Path) -> tuple[Path, bool]:
         except Exception as e:  # noqa: BLE001 - torch's exporter fails in many ways; say which, once
             raise ExportError(f"{model_path}: the ONNX export failed ({type(e).__name__}: "
                               f"{(str(e).splitlines() or [''])[0][:160]})") from e
-        if folder.exists():  # a damaged export: move it aside first, a rename cannot replace a folder
-            old = root / f".{folder.name}-{secrets.token_hex(3)}.old"
+        if folder.exists():  # a damaged export: moved aside first, as a rename cannot replace a folder
+            old = root / f".{folder.name}-{secrets.token_hex(3)}.tmp"
             os.rename(folder, old)
             shutil.rmtree(old, ignore_errors=True)
         os.rename(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return folder, True
 
 
 def make_export(model_path: Path, dest: Path, digest: str) -> None:

@@ -13,7 +13,8 @@ Layout of `index/` (documented in index/README.md):
         dense.faiss         FAISS index over vectors.npy
         bm25/               bm25s files + df.json
         issues/<date>.json  the parsed Issue, for reading whole sections
-    models/                 not a generation (the exported embedding model): never swept
+    models/<hash>/          ONNX export of the embedding model that questions run on; not a
+                            generation: shared by all of them, never swept (qa/onnx_embed.py)
 
 A writer builds a new generation beside the live one and then points CURRENT at it, so a
 crash or kill at any moment leaves CURRENT naming a complete generation. A reader verifies

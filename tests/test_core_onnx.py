@@ -182,10 +182,14 @@ def test_damaged_export_is_never_used_silently_and_qa_index_remakes_it(workspace
         assert p.returncode == 0 and ENERGY_BULLET in p.stdout
         [warning] = [ln for ln in p.stderr.splitlines() if ln.strip()]
         assert warning.startswith("warning: ") and "`qa index`" in warning and "Traceback" not in p.stderr
-    # `qa index` hashes every file of the export, so even garbled weights of the right size are remade.
+    # `qa index` hashes every file of the export, so even garbled weights of the right size are remade;
+    # it also sweeps what a killed export left behind.
+    litter = models_dir(workspace.index_dir) / ".0123456789abcdef-dead00.tmp"
+    litter.mkdir()
     out = run_qa(["index", "--json"], workspace)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["exported"] == str(export)
+    assert sorted(p.name for p in models_dir(workspace.index_dir).iterdir()) == [export.name]
     assert OnnxEmbedder(export, "check").count_tokens("ok") == 3
     p = run_qa(["ask", ENERGY_Q], workspace)
     assert p.returncode == 0 and ENERGY_BULLET in p.stdout and not p.stderr.strip()
