@@ -25,6 +25,9 @@ class Backend(str, Enum):
     ONNX = "onnx"
     TORCH = "torch"
 
+    def __str__(self) -> str:  # "onnx" in messages and f-strings, as in QA_EMBED_BACKEND
+        return self.value
+
 
 @dataclass(frozen=True)
 class AnswerSettings:
