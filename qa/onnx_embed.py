@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,6 +29,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .settings import Backend
+
+# onnxruntime >= 1.29 sends usage telemetry to Microsoft from Linux as well, and keeps a device
+# id under ~/.cache/Microsoft; this assistant is offline and writes nothing outside corpus/ and
+# index/. Read once, when onnxruntime starts, so it is set before anything here imports it.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 EXPORT_FORMAT = 1
 FILES = ("model.onnx", "model.onnx.data", "tokenizer.json")
