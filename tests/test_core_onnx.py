@@ -23,7 +23,7 @@ from qa.embed import model_folder
 from qa.evaluate import evaluate, load_questions, summarize
 from qa.onnx_embed import ExportError, OnnxEmbedder, find_export, models_dir, pool
 from qa.onnx_export import ensure_export, model_digest, read_pipeline
-from qa.store import load_snapshot, read_manifest
+from qa.store import load_snapshot, peek_manifest
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "gradio", "faiss", "onnxruntime")
 # Runs the `qa` command in this interpreter, then reports which heavy packages it imported.
@@ -125,7 +125,7 @@ def test_export_is_keyed_by_the_model_files_and_recorded(built_index, settings_b
     meta = json.loads((export / "export.json").read_text())
     assert meta["pooling"] == ["mean"] and meta["max_seq_length"] == 256 and meta["dim"] == 384
     assert sorted(p.name for p in export.iterdir()) == ["export.json", "model.onnx", "model.onnx.data", "tokenizer.json"]
-    assert read_manifest(built_index)["backend"] == "onnx"
+    assert peek_manifest(built_index).backend == "onnx"
     assert not any(p.name.startswith(".") for p in models_dir(built_index).iterdir())  # no temp folders left
 
 
@@ -198,18 +198,17 @@ def test_damaged_export_is_never_used_silently_and_qa_index_remakes_it(workspace
 # Backends are interchangeable ------------------------------------------------------------------
 
 def test_switching_backend_keeps_every_vector(workspace, torch_embedder, embedder):
-    before = read_manifest(workspace.index_dir)
-    assert before["backend"] == "onnx"
+    assert peek_manifest(workspace.index_dir).backend == "onnx"
     report = update_index(workspace, torch_embedder)
     assert report.rebuilt == "" and report.chunks_embedded == 0
     (Path(workspace.corpus_dir) / issue_file("2022-10-05").name).unlink()
     report = update_index(workspace, torch_embedder)
     assert report.rebuilt == "" and report.removed == ["2022-10-05"] and report.chunks_embedded == 0
-    assert read_manifest(workspace.index_dir)["backend"] == "torch"
+    assert peek_manifest(workspace.index_dir).backend == "torch"
     shutil.copy(issue_file("2022-10-05"), workspace.corpus_dir)
     report = update_index(workspace, embedder)
     assert report.rebuilt == "" and report.added == ["2022-10-05"] and report.chunks_embedded > 0
-    assert read_manifest(workspace.index_dir)["backend"] == "onnx"
+    assert peek_manifest(workspace.index_dir).backend == "onnx"
 
 
 def test_eval_figures_and_answers_are_identical_with_either_backend(assistant, settings_base, torch_embedder):
@@ -226,7 +225,7 @@ def test_an_index_built_by_torch_answers_the_same_through_onnx(tmp_path, setting
     settings = settings_base.replace(index_dir=tmp_path / "index")
     shutil.copytree(models_dir(built_index), models_dir(settings.index_dir))
     assert update_index(settings, torch_embedder).chunks_embedded > 100
-    assert read_manifest(settings.index_dir)["backend"] == "torch"
+    assert peek_manifest(settings.index_dir).backend == "torch"
     questions = load_questions(QUESTIONS, "validation")
     assert summarize(evaluate(Assistant(settings, embedder=embedder), questions)) == \
            summarize(evaluate(assistant, questions))
