@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .chunk import chunk_issue, enforce_limit, unit_embed_texts
-from .embed import Embedder, make_embedder, model_folder
+from .embed import Embedder, make_embedder, model_folder, resolve_model
 from .parse import SUFFIXES, read_issue
 from .schema import Chunk, Issue, IssueError
 from .settings import Settings
@@ -102,7 +102,10 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
                  progress: Progress | None = None) -> UpdateReport:
     """Bring `settings.index_dir` in line with `settings.corpus_dir`; see the module doc."""
     with writer_lock(Path(settings.index_dir)):
-        exported, problems = prepare_export(settings)
+        # The export of the configured model, which questions will run on; not when the caller
+        # indexes with another model (a stand-in), whose vectors that export would not match.
+        same_model = embedder is None or embedder.name == resolve_model(settings.model)[1]
+        exported, problems = prepare_export(settings) if same_model else ("", [])
         report = _update(settings, embedder or make_embedder(settings), rebuild, progress)
     report.exported = exported
     report.warnings[:0] = problems
