@@ -58,6 +58,8 @@ def machine() -> dict:
         info["torch"] = torch.__version__
         info["torch_threads"] = torch.get_num_threads()
         info["faiss"] = faiss.__version__
+        import onnxruntime
+        info["onnxruntime"] = onnxruntime.__version__
     except Exception:  # noqa: BLE001 - informative only
         pass
     try:
@@ -88,6 +90,14 @@ def timed(fn, *args, **kw):
     t = time.perf_counter()
     out = fn(*args, **kw)
     return time.perf_counter() - t, out
+
+
+def ensure_onnx_export(settings) -> None:
+    """Make the ONNX export in `settings.index_dir` when it is missing, as `qa index` does, so
+    that a process which loads an embedder before building measures ONNX, not a torch fallback."""
+    from qa.embed import model_folder
+    from qa.onnx_export import ensure_export
+    ensure_export(Path(settings.index_dir), model_folder(settings))
 
 
 def dir_size(path: Path) -> int:

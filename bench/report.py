@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from quality_report import quality_section, quality_targets
 
-TARGETS = {"recall@5": 0.95, "mrr@10": 0.85, "search_ms": 30.0, "ask_ms": 100.0, "build_ratio": 0.80,
-           "add_ratio": 0.05, "declined": 0.90, "wrongly_declined": 0.05}
+# Speed and scale targets (quality targets live in quality_report.py).
+TARGETS = {"search_ms": 5.0, "search_over_encode": 1.3, "ask_ms": 100.0, "cold_ask_s": 1.0, "serve_s": 3.0,
+           "build_ratio": 0.80, "add_ratio": 0.05}
 
 
 def _f(x, nd=3) -> str:
@@ -44,7 +45,8 @@ def render(results: dict) -> str:
     out += ["## Machine", "",
             f"- CPU: {m.get('cpu', '?')}; {m.get('cores_logical', '?')} logical cores "
             f"({m.get('cores_physical', '?')} physical); {m.get('memory_gib', '?')} GiB memory; "
-            f"torch {m.get('torch', '?')} with {m.get('torch_threads', '?')} threads; faiss {m.get('faiss', '?')}; "
+            f"torch {m.get('torch', '?')} with {m.get('torch_threads', '?')} threads; "
+            f"onnxruntime {m.get('onnxruntime', '?')}; faiss {m.get('faiss', '?')}; "
             f"Python {m.get('python', '?')}",
             f"- Load average when the run started: {m.get('load_avg_at_start', '?')} — the machine is shared with "
             "other engineers' test runs, so absolute times are noisy; every figure is paired with a baseline measured "
@@ -80,10 +82,21 @@ def _targets(parts: dict) -> list[str]:
     if s:
         w = s["warm"]
         enc = w["encode_only"]["median_ms"]
-        rows.append(("Warm search median ≤ 30 ms", f"{w['search']['median_ms']:.1f} ms (encoding the question alone: "
-                     f"{enc:.1f} ms)", _ok(w["search"]["median_ms"] <= TARGETS["search_ms"])))
+        rows.append((f"Warm search median ≤ 5 ms and ≤ 1.3× encoding the question alone ({w.get('backend', 'torch')})",
+                     f"{w['search']['median_ms']:.1f} ms = {w['search_over_encode']:.2f}× (encoding alone: {enc:.1f} ms)",
+                     _ok(w["search"]["median_ms"] <= TARGETS["search_ms"]
+                         and w["search_over_encode"] <= TARGETS["search_over_encode"])))
         rows.append(("Warm ask median ≤ 100 ms", f"{w['ask']['median_ms']:.1f} ms",
                      _ok(w["ask"]["median_ms"] <= TARGETS["ask_ms"])))
+        if "qa_ask_torch" in s["cold"]:
+            c = s["cold"]
+            rows.append(("Cold `qa ask` median ≤ 1.0 s", f"{c['qa_ask']['median_s']:.2f} s (on torch: "
+                         f"{c['qa_ask_torch']['median_s']:.2f} s)", _ok(c["qa_ask"]["median_s"] <= TARGETS["cold_ask_s"])))
+        if "serve" in s:
+            v = s["serve"]
+            rows.append(("`qa serve` first HTTP 200 ≤ 3 s on a built index", f"{v['first_200']['median_s']:.2f} s "
+                         f"(`import gradio` alone: {v['import_gradio']['median_s']:.2f} s)",
+                         _ok(v["first_200"]["median_s"] <= TARGETS["serve_s"])))
         b = s["build"]
         rows.append(("Build ≥ 80 % of raw encoder throughput (4 real issues)",
                      f"{_pct(b['ratio'], 0)} wall, {_pct(b['ratio_cpu'], 0)} CPU",
@@ -107,6 +120,85 @@ def _targets(parts: dict) -> list[str]:
 
 
 def _speed(s: dict) -> list[str]:
+    if "warm_torch" not in s:
+        return _speed_torch_only(s)
+    w, wt, c, b, a = s["warm"], s["warm_torch"], s["cold"], s["build"], s["add_one"]
+    out = ["## 2. Speed (the 4 real issues)", "",
+           "Questions are encoded by ONNX Runtime on the export `qa index` keeps in index/models/; torch "
+           "(sentence-transformers) is measured beside it for comparison. Both give the same vectors and the same "
+           "answers (tests/test_core_onnx.py).", "",
+           f"Warm latency over the validation questions, repeated to {w['search']['samples']} samples each, index of "
+           f"{w['chunks']} chunks; `search` returns k={w['k']}. Baseline: encoding the question alone with the same "
+           "encoder, timed in the same loop.", "",
+           "| operation | ONNX Runtime median | p95 | × encode-only | torch median | p95 | × encode-only |",
+           "|---|---|---|---|---|---|---|"]
+    for label, key, ratio in (("encode the question only (baseline)", "encode_only", None),
+                              ("`Assistant.search`", "search", "search_over_encode"),
+                              ("`Assistant.ask`", "ask", "ask_over_encode")):
+        cells = []
+        for d in (w, wt):
+            cells += [f"{d[key]['median_ms']:.1f} ms", f"{d[key]['p95_ms']:.1f} ms", f"{d[ratio]:.2f}" if ratio else "1.00"]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out += ["", f"What the system adds on top of encoding the question (difference of medians, ONNX): search "
+            f"{w['search']['median_ms'] - w['encode_only']['median_ms']:.1f} ms, ask "
+            f"{w['ask']['median_ms'] - w['encode_only']['median_ms']:.1f} ms.", "",
+            f"Cold start, wall time of a new process (index and corpus from QA_INDEX_DIR / QA_CORPUS_DIR), runs "
+            f"interleaved, median of {len(c['qa_ask']['runs_s'])}:", "",
+            "| process | median | runs |", "|---|---|---|"]
+    labels = [("python_bare", "bare `python -c pass`"),
+              ("imports", "importing what a question needs, nothing else (`" + c["imports"].get("modules", "") + "`)"),
+              ("onnx_load_and_encode", "python that loads the ONNX encoder and encodes one text"),
+              ("qa_ask", f"**`qa ask \"{c['question']}\"`**"),
+              ("qa_help", "`qa --help`"), ("qa_issues", "`qa issues`"), ("qa_parse", "`qa parse <an issue file>`"),
+              ("model_load_and_encode", "torch: python that loads the model and encodes one text"),
+              ("qa_ask_torch", "torch: the same `qa ask` with QA_EMBED_BACKEND=torch")]
+    for key, label in labels:
+        out.append(f"| {label} | {c[key]['median_s']:.2f} s | " + ", ".join(f"{x:.2f}" for x in c[key]["runs_s"]) + " |")
+    out += ["", f"`qa ask` cold start is {c['ask_over_onnx_load']:.2f}× loading the ONNX encoder alone and "
+            f"{c['ask_over_torch_ask']:.2f}× the same question on torch (exit codes {c['exit_codes']}; first answer "
+            f"line: “{c['answer_first_line']}”)."]
+    if "serve" in s:
+        v = s["serve"]
+        out += ["", f"`qa serve` on the built index, from starting the process to its first HTTP 200, median of "
+                f"{len(v['first_200']['runs_s'])}: {v['first_200']['median_s']:.2f} s ("
+                + ", ".join(f"{x:.2f}" for x in v["first_200"]["runs_s"]) + f"); `python -c \"import gradio\"` alone: "
+                f"{v['import_gradio']['median_s']:.2f} s, so the server is {v['over_import_gradio']:.2f}× importing "
+                f"Gradio. torch loaded in the server: {'yes' if v['torch_loaded'] else 'no'}."]
+    if "export" in s:
+        e = s["export"]
+        out += ["", f"The one-time ONNX export (`qa index` in an index folder without one: load torch and the model, "
+                f"export, check against torch): {e['seconds']:.1f} s, {e['mib']:.0f} MiB in index/models/."]
+    out += [""]
+    for build in (b, s.get("build_torch")):
+        if not build:
+            continue
+        out += [f"Index build of the {build['chunks']} chunks on {build.get('backend', 'torch')}, full build "
+                "(`qa.update_index` into an empty folder holding the export) interleaved with the raw encoder "
+                "(`embedder.embed`) on the same embedded texts:", "",
+                "| round | build s | build chunks/s | raw encoder chunks/s | build / raw (wall) | build / raw (CPU) |",
+                "|---|---|---|---|---|---|"]
+        out += _build_rows(build) + [""]
+    out += _add_one(a)
+    return out
+
+
+def _build_rows(b: dict) -> list[str]:
+    out = [f"| {i} | {r['build_s']:.1f} | {r['build_cps']:.1f} | {r['raw_cps']:.1f} | {_pct(r['ratio'], 0)} | "
+           f"{_pct(r['ratio_cpu'], 0)} |" for i, r in enumerate(b["rounds"], 1)]
+    return out + [f"| median | | {b['build_cps']:.1f} | {b['raw_cps']:.1f} | {_pct(b['ratio'], 0)} | "
+                  f"{_pct(b['ratio_cpu'], 0)} |"]
+
+
+def _add_one(a: dict) -> list[str]:
+    return [f"Adding one issue (`{a['issue']}`) to an index of the other {a['existing_issues']}: median "
+            f"{a['add_s']:.1f} s over {len(a['rounds'])} rounds "
+            f"({a['rounds'][0]['chunks_embedded']} chunks embedded) vs {a['full_build_s']:.1f} s for the full build: "
+            f"{_pct(a['ratio'], 0)} wall, {_pct(a['ratio_cpu'], 0)} CPU. With 4 issues one issue is a quarter of the "
+            "work, so this only shows the fixed cost; the ≤ 5 % target is measured at 1,000 issues below.", ""]
+
+
+def _speed_torch_only(s: dict) -> list[str]:
+    """Figures measured before the ONNX path existed (results.json from an older run)."""
     w, c, b, a = s["warm"], s["cold"], s["build"], s["add_one"]
     out = ["## 2. Speed (the 4 real issues)", "",
            f"Warm latency over the validation questions, repeated to {w['search']['samples']} samples each, index of "
@@ -118,10 +210,6 @@ def _speed(s: dict) -> list[str]:
            f"| `Assistant.search` | {w['search']['median_ms']:.1f} ms | {w['search']['p95_ms']:.1f} ms | "
            f"{w['search_over_encode']:.2f} |",
            f"| `Assistant.ask` | {w['ask']['median_ms']:.1f} ms | {w['ask']['p95_ms']:.1f} ms | {w['ask_over_encode']:.2f} |",
-           "", f"What the system adds on top of encoding the question (difference of medians): search "
-           f"{w['search']['median_ms'] - w['encode_only']['median_ms']:.1f} ms, ask "
-           f"{w['ask']['median_ms'] - w['encode_only']['median_ms']:.1f} ms. The encoder dominates, so the absolute "
-           "latency follows the machine's load: compare the encode-only row with the same row of another run.",
            "", f"Cold start, wall time of a new process, median of {len(c['qa_ask']['runs_s'])}:", "",
            "| process | median | runs |", "|---|---|---|",
            f"| `qa ask \"{c['question']}\"` | {c['qa_ask']['median_s']:.2f} s | "
@@ -130,22 +218,11 @@ def _speed(s: dict) -> list[str]:
            + ", ".join(f"{x:.2f}" for x in c["model_load_and_encode"]["runs_s"]) + " |",
            f"| bare `python -c pass` | {c['python_bare']['median_s']:.2f} s | "
            + ", ".join(f"{x:.2f}" for x in c["python_bare"]["runs_s"]) + " |",
-           "", f"`qa ask` cold start is {c['ask_over_model_load']:.2f}× the model-load baseline (exit codes "
-           f"{c['exit_codes']}; first answer line: “{c['answer_first_line']}”).", "",
-           f"Index build of the {b['chunks']} chunks, full build (`qa.update_index` into an empty folder) interleaved "
+           "", f"Index build of the {b['chunks']} chunks, full build (`qa.update_index` into an empty folder) interleaved "
            "with the raw encoder (`embedder.embed`) on the same embedded texts:", "",
            "| round | build s | build chunks/s | raw encoder chunks/s | build / raw (wall) | build / raw (CPU) |",
            "|---|---|---|---|---|---|"]
-    for i, r in enumerate(b["rounds"], 1):
-        out.append(f"| {i} | {r['build_s']:.1f} | {r['build_cps']:.1f} | {r['raw_cps']:.1f} | {_pct(r['ratio'], 0)} | "
-                   f"{_pct(r['ratio_cpu'], 0)} |")
-    out += [f"| median | | {b['build_cps']:.1f} | {b['raw_cps']:.1f} | {_pct(b['ratio'], 0)} | {_pct(b['ratio_cpu'], 0)} |",
-            "", f"Adding one issue (`{a['issue']}`) to an index of the other {a['existing_issues']}: median "
-            f"{a['add_s']:.1f} s over {len(a['rounds'])} rounds "
-            f"({a['rounds'][0]['chunks_embedded']} chunks embedded) vs {a['full_build_s']:.1f} s for the full build: "
-            f"{_pct(a['ratio'], 0)} wall, {_pct(a['ratio_cpu'], 0)} CPU. With 4 issues one issue is a quarter of the "
-            "work, so this only shows the fixed cost; the ≤ 5 % target is measured at 1,000 issues below.", ""]
-    return out
+    return out + _build_rows(b) + [""] + _add_one(a)
 
 
 def _rss(d: dict) -> str:

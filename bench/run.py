@@ -3,6 +3,7 @@
     python bench/run.py                    # everything (the 1,000-issue build takes 25-60 min)
     python bench/run.py --quick            # skip the 1,000-issue step and the tiled 10,000 (a few minutes)
     python bench/run.py --only quality     # some steps: quality, speed, scale (comma-separated)
+    python bench/run.py --only speed       # cold/warm latency on ONNX and torch, serve start (a few min)
 
 Each step stores its figures in bench/results.json under its own name and date; RESULTS.md
 is rendered from all steps stored there, so `--only` refreshes a part and keeps the rest.
@@ -68,12 +69,12 @@ def main(argv=None) -> int:
             from qa.embed import make_embedder
             from qa.evaluate import load_questions
             settings = Settings.load(corpus_dir=CORPUS, index_dir=work / "index")
-            embedder = make_embedder(settings)
-            embedder.embed(["warm up"])
-            log("building the index of corpus/")
-            report = update_index(settings, embedder)
+            log("building the index of corpus/ (with the one-time ONNX export of the model)")
+            report = update_index(settings)
             if report.refused:
                 raise SystemExit(f"corpus/ has files the indexer refuses: {report.refused}")
+            embedder = make_embedder(settings)  # the default, ONNX Runtime on the export just made
+            embedder.embed(["warm up"])
             assistant = Assistant(settings, embedder=embedder)
             questions = load_questions(QUESTIONS, "all")
             if "quality" in steps:

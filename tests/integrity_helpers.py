@@ -80,8 +80,9 @@ def build_two_generations(root: Path, settings_base, embedder) -> TwoGenerations
         redate(january, "FEBRUARY 7, 2025 (REPORTING PERIOD: JANUARY 7 - FEBRUARY 3)"), encoding="utf-8")
     live = update_index(settings, embedder).generation
     assert sorted(p.name for p in index.glob("gen-*")) == sorted([previous, live])
-    # Not a generation: the exported model of another feature. Nothing may ever remove it.
-    (index / "models").mkdir()
+    # Not a generation: index/models/ holds the ONNX export (made by update_index above) and,
+    # here, one more file of ours. Nothing may ever remove either.
+    (index / "models").mkdir(exist_ok=True)
     (index / "models" / "model.onnx").write_bytes(b"onnx")
     manifest = json.loads((index / live / "manifest.json").read_text())
     return TwoGenerations(root, previous, live, ["CURRENT", "manifest.json", *sorted(manifest["files"])])

@@ -390,7 +390,7 @@ def test_second_writer_waits_for_the_lock(workspace):
     report = json.loads(out)
     assert set(report) == {"added", "updated", "removed", "unchanged", "refused", "warnings", "chunks_embedded",
                            "sentences_embedded",
-                           "chunks_total", "seconds", "rebuilt", "repaired", "generation", "summary"}
+                           "chunks_total", "seconds", "rebuilt", "repaired", "generation", "exported", "summary"}
     assert report["updated"] == ["2024-12-04"] and report["chunks_embedded"] == 1
     assert (report["added"], report["removed"], report["rebuilt"]) == ([], [], "")
     assert report["unchanged"] == ["2022-10-05", "2023-12-06", "2024-10-02"]

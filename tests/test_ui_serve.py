@@ -10,13 +10,14 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from gradio_client import Client
 
 from conftest import CORPUS, ROOT
 from ui.app import is_loopback, load_auth
-from ui_helpers import free_port
+from ui_helpers import copy_workspace, free_port
 
 
 class Serve:
@@ -66,8 +67,8 @@ def test_first_run_builds_the_index_then_serves_with_login(tmp_path):
                                           "QA_AUTH": "reader:s3cret pass"})
     try:
         serving = serve.wait_for(f"on http://127.0.0.1:{port}/ (login required)")
-        order = [serve.wait_for("Loading the embedding model"), serve.wait_for(f"No index in {index} yet: building it"),
-                 serve.wait_for("Full rebuild (no index yet)"), serve.wait_for("1 issues indexed"), serving]
+        order = [serve.wait_for(f"No index in {index} yet: building it"), serve.wait_for("Full rebuild (no index yet)"),
+                 serve.wait_for("Loading the embedding model"), serve.wait_for("1 issues indexed"), serving]
         assert order == sorted(order)
         assert not any("warning" in line for line in serve.lines)
         assert (index / "CURRENT").exists()
@@ -82,6 +83,25 @@ def test_first_run_builds_the_index_then_serves_with_login(tmp_path):
         # Listening on loopback only.
         with pytest.raises(OSError):
             socket.create_connection((_outward_address(), port), timeout=2).close()
+    finally:
+        code = serve.stop()
+    assert code == 0, "\n".join(serve.lines)
+
+
+def test_serving_a_built_index_never_loads_torch(tmp_path, settings_base, built_index):
+    """The server answers on ONNX Runtime: torch's library is never mapped into its memory."""
+    settings = copy_workspace(tmp_path, built_index, settings_base)
+    port = free_port()
+    serve = Serve(["--port", str(port)], {"QA_CORPUS_DIR": str(settings.corpus_dir),
+                                          "QA_INDEX_DIR": str(settings.index_dir)})
+    try:
+        serve.wait_for(f"on http://127.0.0.1:{port}/")
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        answer = client.predict("What are the new energy storage targets for 2027?", api_name="/ask")
+        assert answer["citations"][0]["issue_date"] == "2024-12-04"
+        libraries = (Path("/proc") / str(serve.proc.pid) / "maps").read_text()
+        assert "onnxruntime" in libraries and "libtorch" not in libraries
+        assert not any("warning" in line for line in serve.lines), serve.lines
     finally:
         code = serve.stop()
     assert code == 0, "\n".join(serve.lines)

@@ -576,13 +576,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_fi
         print(f"error: cannot listen on {host}:{port}: the port is in use or the address is not this machine's; "
               "choose another with --port / --host", file=sys.stderr)
         return 1
-    print(f"Loading the embedding model ({settings.model}); this takes a few seconds…", flush=True)
     assistant = Assistant(settings)
-    assistant.embedder
     try:
         if assistant.index_warning:
             print(f"warning: {assistant.index_warning}", file=sys.stderr, flush=True)
     except IndexMissing as e:  # none yet, or none that verifies: build one from the corpus
+        # Building first also makes the ONNX export that the embedding model then loads from.
         print(f"warning: {e.where}; no generation of the index verifies: rebuilding it from {settings.corpus_dir}…"
               if isinstance(e, IndexDamaged) else
               f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir}…", flush=True)
@@ -595,6 +594,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_fi
         print(report.summary(), flush=True)
         for r in report.refused:
             print(f"  refused: {r}", file=sys.stderr)
+    print(f"Loading the embedding model ({settings.model})…", flush=True)
+    assistant.embedder  # now, so that the first question does not wait for it
     print(render.status_text(assistant.list_issues()), flush=True)
     demo = build_app(assistant, mcp=mcp)
     try:
