@@ -61,11 +61,11 @@ def warm_latency(assistant, embedder, questions: list[dict], min_samples: int = 
 
 def qa_command() -> list[str]:
     script = Path(sys.executable).parent / "qa"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "qa.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
 
 
 # What a question imports, and nothing else: the floor under any cold `qa ask`.
-QUERY_IMPORTS = "import qa, qa.cli, qa.embed, qa.onnx_embed, onnxruntime, tokenizers, faiss, bm25s, numpy"
+QUERY_IMPORTS = "import qa, ui.cli, qa.embed, qa.onnx_embed, onnxruntime, tokenizers, faiss, bm25s, numpy"
 
 
 def cold_start(settings, question: str, runs: int = 5) -> dict:

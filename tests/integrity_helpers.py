@@ -20,7 +20,7 @@ import pytest
 
 from core_helpers import DATA, cut, edit, redate
 from qa import update_index
-from qa.cli import main
+from ui.cli import main
 from qa.store import GEN_NAME
 
 QUESTION = "How many sandbox operators should be certified?"

@@ -29,7 +29,7 @@ HEAVY = ("torch", "sentence_transformers", "transformers", "gradio", "faiss", "o
 # Runs the `qa` command in this interpreter, then reports which heavy packages it imported.
 PROBE = """
 import sys
-from qa.cli import main
+from ui.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as e:

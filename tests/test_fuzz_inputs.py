@@ -175,7 +175,7 @@ def test_uploads_through_the_python_api(tmp_path, settings_base, built_index, em
 # The command line ------------------------------------------------------------------------
 
 def test_cli_in_process(capsys, built_index, settings_base):
-    from qa.cli import main
+    from ui.cli import main
     rng = random.Random(SEED)
     failures = []
     for case in range(80):

@@ -21,11 +21,11 @@ from ui_helpers import copy_workspace, free_port
 
 
 class Serve:
-    """`python -m qa.cli serve ...` with its combined output collected line by line."""
+    """`python -m ui.cli serve ...` with its combined output collected line by line."""
 
     def __init__(self, args: list[str], env: dict[str, str]):
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | env
-        self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", *args], cwd=ROOT, env=full_env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", *args], cwd=ROOT, env=full_env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)

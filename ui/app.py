@@ -585,7 +585,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_fi
         print(f"warning: {e.where}; no generation of the index verifies: rebuilding it from {settings.corpus_dir}…"
               if isinstance(e, IndexDamaged) else
               f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir}…", flush=True)
-        from qa.cli import progress_bar
+        from .cli import progress_bar
         try:
             report = assistant.update(progress=progress_bar())
         except Exception as e:  # noqa: BLE001 - one line, not a traceback

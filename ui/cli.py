@@ -1,4 +1,7 @@
-"""The `qa` command: index, issues, parse, search, ask, eval, serve."""
+"""The `qa` command: index, issues, parse, search, ask, eval, serve.
+
+The console front end, beside the web app: it calls the `qa` library and prints; `qa` knows
+nothing of it (nor of Gradio, which only `qa serve` loads)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from .schema import SECTION_KINDS, IssueError, format_date
-from .settings import Settings
+from qa.schema import SECTION_KINDS, IssueError, format_date
+from qa.settings import Settings
 
 
 def _settings(args) -> Settings:
@@ -38,7 +41,7 @@ def progress_bar():
 
 
 def cmd_index(args) -> int:
-    from .indexer import check_index, update_index
+    from qa.indexer import check_index, update_index
     settings = _settings(args)
     if args.check:
         health = check_index(settings.index_dir)
@@ -71,7 +74,7 @@ def warn_if_damaged(assistant) -> str:
 
 
 def cmd_issues(args) -> int:
-    from .assistant import Assistant
+    from qa.assistant import Assistant
     assistant = Assistant(_settings(args))
     issues = assistant.list_issues()
     warning = warn_if_damaged(assistant)
@@ -90,8 +93,8 @@ def cmd_issues(args) -> int:
 
 def cmd_parse(args) -> int:
     import hashlib
-    from .assistant import issue_summary
-    from .parse import parse_issue, read_intake
+    from qa.assistant import issue_summary
+    from qa.parse import parse_issue, read_intake
     path = Path(args.file)
     try:
         try:
@@ -128,7 +131,7 @@ def cmd_parse(args) -> int:
 
 
 def _filters(args):
-    from .query import Filters
+    from qa.query import Filters
     return Filters(date_from=args.date_from, date_to=args.date_to, issues=tuple(args.issue or ()),
                    kinds=tuple(args.kind or ()))
 
@@ -158,8 +161,8 @@ def answer_json(a) -> dict:
 
 def _answer_each(args, run, as_json_obj, show) -> int:
     """Run `run(assistant, question)` for each question; print JSON lines or text. One model load."""
-    from .assistant import Assistant
-    from .query import QuestionError
+    from qa.assistant import Assistant
+    from qa.query import QuestionError
     assistant, status = Assistant(_settings(args)), 0
     warn_if_damaged(assistant)
     for question, as_json in _questions(args):
@@ -193,7 +196,7 @@ def cmd_search(args) -> int:
 def cmd_ask(args) -> int:
     def show(answer):
         if args.markdown:
-            from .export import to_markdown
+            from qa.export import to_markdown
             print(to_markdown(answer), end="")
             return
         for note in answer.notes:
@@ -208,8 +211,8 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .assistant import Assistant
-    from .evaluate import (evaluate_grid, failures, format_leave_one_out, format_table, leave_one_out,
+    from qa.assistant import Assistant
+    from qa.evaluate import (evaluate_grid, failures, format_leave_one_out, format_table, leave_one_out,
                            load_questions, settings_grid, summarize)
     questions = load_questions(Path(args.questions), args.split)
     if args.limit:
@@ -237,7 +240,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from ui.app import serve
+    from .app import serve
     return serve(_settings(args), host=args.host, port=args.port, auth_file=args.auth_file, mcp=args.mcp)
 
 
@@ -323,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as e:  # noqa: BLE001 - the one place that turns any failure into one line
-        from .inputs import user_message
+        from qa.inputs import user_message
         print(f"error: {user_message(e)}", file=sys.stderr)
         return 1
 
