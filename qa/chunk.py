@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 from typing import Callable
 
-from .schema import ARTICLE, DOCUMENT, EXHIBIT, ITEM, Chunk, Issue, Part, Section, format_date
+from .schema import ARTICLE, DOCUMENT, EXHIBIT, ITEM, Chunk, Issue, Part, Section
 from .text import is_lead_in, is_list_item, split_sentences, split_units
 
 Counter = Callable[[str], int]
@@ -50,7 +50,7 @@ def chunk_section(issue: Issue, section: Section, budget: int, count: Counter = 
                 section_heading=section.heading, part_kind=part.kind, part_label=part.label,
                 text=text, context=_context(issue, section, part, lead),
                 dates=tuple(d for d in (part.date or section.policy_date,) if d),
-                units=quotable_units(part.kind, text)))
+                units=quotable_units(part.kind, text), part_index=pi))
     return chunks
 
 
@@ -75,7 +75,7 @@ def unit_embed_texts(c: Chunk) -> list[str]:
 
 def _context(issue: Issue, section: Section, part: Part, lead: str) -> str:
     where = f"{section.heading} — {part.label}" if section.kind == ARTICLE else f"{section.title}, {part.label}"
-    ctx = f"China Industries, {format_date(issue.date)}. {where}."
+    ctx = f"{issue.title}. {where}."
     # A bullet list split over chunks keeps its lead-in ("Important goals for 2027 include:")
     # in the context, so each piece still says what its bullets are.
     return f"{ctx} {lead}" if lead else ctx

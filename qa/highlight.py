@@ -4,10 +4,9 @@ A citation carries the quoted sentences (`Citation.sentences`); the reader wants
 them in place, in the whole section. The sentences were cut from the same text, but a
 chunk may rejoin a long paragraph's sentences with blank lines, so matching ignores how
 whitespace is laid out. Everything here is plain text in, character offsets out: the web
-UI turns spans into <mark> (after escaping), the CLI can bracket them with `mark`.
+UI turns spans into <mark> (after escaping).
 
-    spans = find_spans(part.text, citation.sentences)
-    print(mark(part.text, spans))          # ... »Cultivate between three to five companies«
+    spans = find_spans(part.text, citation.sentences)   # [(412, 470)]
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
+from .text import LIST_ITEM
+
 Span = tuple[int, int]
 
 _WS = re.compile(r"\s+")
-# A list marker is not part of what was said: "- Cultivate ..." highlights "Cultivate ...".
-_MARKER = re.compile(r"^\s*(?:[-•*]|\d{1,2}[.)])\s+")
 
 
 def _squeeze(text: str) -> tuple[str, list[int]]:
@@ -45,7 +44,8 @@ def find_spans(text: str, sentences: Iterable[str]) -> list[Span]:
     squeezed, where = _squeeze(text)
     spans: list[Span] = []
     for sentence in sentences:
-        needle = _WS.sub(" ", _MARKER.sub("", sentence or "")).strip()
+        # A list marker is not part of what was said: "- Cultivate ..." highlights "Cultivate ...".
+        needle = _WS.sub(" ", LIST_ITEM.sub("", sentence or "")).strip()
         if not needle:
             continue
         start = 0
@@ -67,34 +67,17 @@ def merge(spans: Iterable[Span]) -> list[Span]:
     return out
 
 
-def mark(text: str, spans: Sequence[Span], before: str = "»", after: str = "«") -> str:
-    """`text` with each span wrapped in `before` / `after` (plain-text highlighting for a terminal)."""
-    out, pos = [], 0
-    for a, b in merge(spans):
-        out += [text[pos:a], before, text[a:b], after]
-        pos = b
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def part_index(chunk_id: str) -> int | None:
-    """The section part a chunk was cut from: chunk ids are "<date>/<section>/<part>/<piece>"."""
-    pieces = chunk_id.split("/")
-    return int(pieces[2]) if len(pieces) >= 4 and pieces[2].isdigit() else None
-
-
-def locate(parts: Sequence, sentences: Sequence[str], chunk_text: str = "", chunk_id: str = "",
+def locate(parts: Sequence, sentences: Sequence[str], chunk_text: str = "", part_index: int | None = None,
            part_label: str = "") -> dict[int, list[Span]]:
     """{part index: spans} of the cited sentences in a section's parts (objects with `.text`, `.label`).
 
-    Looks in the part the chunk came from first (by its id, then by its label) and in every
+    Looks in the part the chunk came from first (`Chunk.part_index`, then by its label) and in every
     part only when that finds nothing. When the sentences cannot be found (an answer that
     quotes no sentence), the whole chunk text is located instead.
     """
     order: list[int] = []
-    i = part_index(chunk_id) if chunk_id else None
-    if i is not None and 0 <= i < len(parts):
-        order.append(i)
+    if part_index is not None and 0 <= part_index < len(parts):
+        order.append(part_index)
     order += [k for k, p in enumerate(parts) if p.label == part_label and k not in order]
     for wanted in ([s for s in sentences if s.strip()], [chunk_text] if chunk_text.strip() else []):
         if not wanted:

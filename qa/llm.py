@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from typing import Iterator, Sequence
 
-from .schema import Chunk, format_date
+from .schema import Chunk
 from .settings import LlmSettings
 
 NOT_FOUND_REPLY = "NOT IN THE PASSAGES"
@@ -42,10 +42,6 @@ class LlmError(RuntimeError):
     shown with the quoted answer given instead."""
 
 
-def citation_label(chunk: Chunk) -> str:
-    return f"China Industries, {format_date(chunk.issue_date)} — {chunk.section_heading} — {chunk.part_label}"
-
-
 def quote(text: str) -> str:
     return _WRAPPER.sub(lambda m: f"‹{m[1]}passage", text)
 
@@ -54,7 +50,7 @@ def build_messages(question: str, chunks: Sequence[Chunk], follows: str = "") ->
     """The chat: the rules, then the passages as quoted data and the question.
 
     `follows`: for a follow-up question, the earlier question it continues."""
-    blocks = [f'<passage n="{n}" source="{quote(citation_label(c))}">\n{quote(c.text)}\n</passage>'
+    blocks = [f'<passage n="{n}" source="{quote(c.label)}">\n{quote(c.text)}\n</passage>'
               for n, c in enumerate(chunks, 1)]
     asked = f"Question: {question}"
     if follows:

@@ -21,7 +21,8 @@ from typing import Callable
 
 from .schema import (ARTICLE, AT_A_GLANCE, COMMENT, CORPORATE_NEWS, DOCUMENT, EXHIBIT, EXPLAINER,
                      ITEM, POLICY_NEWS, Issue, IssueError, Part, Section, format_date)
-from .text import MONTH_RE, clean_inline, month_number, normalize, parse_date, parse_month_day, strip_heading
+from .text import (BULLET, LIST_ITEM, MONTH_RE, clean_inline, month_number, normalize, parse_date, parse_month_day,
+                   strip_heading)
 
 TEXT_SUFFIXES = (".md", ".txt", ".markdown")
 SUFFIXES = TEXT_SUFFIXES + (".pdf",)
@@ -38,8 +39,7 @@ _POLICY = re.compile(r"^policy\s+news$", re.I)
 _CORPORATE = re.compile(r"^(?:corporate|company|business)\s+news$", re.I)
 _BOILERPLATE = re.compile(r"^(?:authors?|editors?|publisher|contact|imprint)$", re.I)
 _GLANCE = re.compile(r"^at\s+a\s+glance\b", re.I)
-_BULLET = re.compile(r"^\s*(?:[-•*–·▪]|\d{1,2}[.)])\s+")
-_ITEM = re.compile(rf"^(?:[-•*–·▪]\s*)?(?P<date>{MONTH_RE}\.?\s+\d{{1,2}})\s*[:：]\s*(?P<text>.*)$", re.I)
+_ITEM = re.compile(rf"^(?:{BULLET}\s*)?(?P<date>{MONTH_RE}\.?\s+\d{{1,2}})\s*[:：]\s*(?P<text>.*)$", re.I)
 _CJK = r"[\u3400-\u9fff\uf900-\ufaff]"
 
 # Part labels at the start of a line inside an article ("MERICs comment:" included).
@@ -471,9 +471,9 @@ def _join_blocks(body: list[_Line]) -> str:
             fresh = True
             continue
         raw = re.sub(r"^\s{0,3}#{1,6}\s*", "", ln.raw)
-        if _BULLET.match(raw):
+        if LIST_ITEM.match(raw):
             marker = re.match(r"^\s*(\d{1,2}[.)])\s+", raw)
-            body_text = clean_inline(_BULLET.sub("", raw, count=1))
+            body_text = clean_inline(LIST_ITEM.sub("", raw, count=1))
             # An indented item under another is nested: "  - " keeps it with its parent item.
             nested = "  " if kinds and kinds[-1] == "b" and len(raw) - len(raw.lstrip()) >= 2 else ""
             blocks.append(nested + (f"{marker.group(1)} {body_text}" if marker else f"- {body_text}"))

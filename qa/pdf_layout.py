@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .pdf import Line, Page
+from .text import BULLET, BULLETS
 
 # A heading is set at least this much larger than the body text (type scales step by 1.2 or
 # more; the CONTENTS lines of the newsletter are only 5 % larger than the body).
@@ -29,8 +30,8 @@ _HEADING_RATIO = 1.1
 # A gap this much (in type sizes) beyond the usual line spacing separates paragraphs; the
 # spacing inside a paragraph varies by a fraction of a point.
 _PARAGRAPH_GAP_EM = 0.25
-_BULLETS = "•●▪■◦‣►▸∙·–-"
-_MARKER = re.compile(rf"^(?:[{re.escape(_BULLETS)}]|\(?(?:\d{{1,2}}|[a-z])[.)])(?=\s)")
+# A PDF's list markers: the bullet glyphs of qa.text, or a number or letter ("1.", "(a)").
+_MARKER = re.compile(rf"^(?:{BULLET}|\(?(?:\d{{1,2}}|[a-z])[.)])(?=\s)")
 _LEADER = re.compile(r"[\s.…]*(?:\.\s*){3,}[\s.…]*(?=\d{1,3}$)|\s*\t\s*(?=\d{1,3}$)")
 _LONE_NUMBER = re.compile(r"^(?:page\s*)?[-–]?\s*\d{1,4}\s*[-–]?(?:\s*(?:/|of)\s*\d{1,4})?$", re.I)
 _HYPHENS = "-\u2010\u00ad"
@@ -205,7 +206,7 @@ def _start(ln: Line) -> Block:
     m = _MARKER.match(ln.text)
     if not m:
         return Block(Kind.PARAGRAPH, [ln], ln.x0)
-    kind = Kind.BULLET if m.group()[0] in _BULLETS else Kind.NUMBERED
+    kind = Kind.BULLET if m.group()[0] in BULLETS else Kind.NUMBERED
     return Block(kind, [ln], ln.second_x)
 
 

@@ -11,19 +11,47 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
-# Section kinds, also the values of the search filter.
-ARTICLE = "article"
-POLICY_NEWS = "policy_news"
-CORPORATE_NEWS = "corporate_news"
-SECTION_KINDS = (ARTICLE, POLICY_NEWS, CORPORATE_NEWS)
+class Kind(str, enum.Enum):
+    """A kind stored in the index and shown in filters: a str, so JSON and comparisons with the
+    stored text ("article" == SectionKind.ARTICLE) just work; prints as its value."""
 
-# Part kinds inside a section.
-AT_A_GLANCE = "at_a_glance"
-COMMENT = "comment"
-EXPLAINER = "explainer"
-EXHIBIT = "exhibit"
-DOCUMENT = "document"  # the policy's title, issuing bodies and date
-ITEM = "item"  # one noteworthy news item
+    def __str__(self) -> str:
+        return self.value
+
+
+class SectionKind(Kind):
+    """What a section of an issue is; also the values of the search filter."""
+    ARTICLE = "article"
+    """One of the five Top-5 articles."""
+    POLICY_NEWS = "policy_news"
+    """The Noteworthy policy news items."""
+    CORPORATE_NEWS = "corporate_news"
+    """The Noteworthy corporate news items."""
+
+    @property
+    def label(self) -> str:
+        """How a reader calls it: "Top-5 articles", "Policy news", "Corporate news"."""
+        return {"article": "Top-5 articles", "policy_news": "Policy news", "corporate_news": "Corporate news"}[self.value]
+
+
+class PartKind(Kind):
+    """What a part inside a section is."""
+    AT_A_GLANCE = "at_a_glance"
+    COMMENT = "comment"
+    """The MERICS comment."""
+    EXPLAINER = "explainer"
+    EXHIBIT = "exhibit"
+    """A chart: title, legend, data lines, note and source."""
+    DOCUMENT = "document"
+    """The policy's title, issuing bodies and date."""
+    ITEM = "item"
+    """One noteworthy news item."""
+
+
+# Short names, as the stages use them.
+ARTICLE, POLICY_NEWS, CORPORATE_NEWS = SectionKind
+SECTION_KINDS = tuple(k.value for k in SectionKind)
+AT_A_GLANCE, COMMENT, EXPLAINER, EXHIBIT, DOCUMENT, ITEM = PartKind
 
 
 class IssueError(ValueError):
@@ -32,8 +60,7 @@ class IssueError(ValueError):
 
 @dataclass(frozen=True)
 class Part:
-    kind: str
-    """One of AT_A_GLANCE, COMMENT, EXPLAINER, EXHIBIT, DOCUMENT, ITEM."""
+    kind: PartKind
     label: str
     """What a citation calls it: "At a glance", "MERICS comment", "Policy document", "15 November 2024"."""
     text: str
@@ -48,8 +75,7 @@ class Part:
 class Section:
     id: str
     """Unique within the issue: "1".."5" for Top-5 articles, "policy-news", "corporate-news"."""
-    kind: str
-    """ARTICLE, POLICY_NEWS or CORPORATE_NEWS."""
+    kind: SectionKind
     title: str
     """The body heading without its number, or "Policy news" / "Corporate news"."""
     number: int | None = None
@@ -89,7 +115,7 @@ class Issue:
 
     @property
     def title(self) -> str:
-        return f"China Industries, {format_date(self.date)}"
+        return issue_title(self.date)
 
     @property
     def articles(self) -> tuple[Section, ...]:
@@ -107,8 +133,9 @@ class Issue:
     @classmethod
     def from_dict(cls, d: dict) -> "Issue":
         sections = tuple(
-            Section(**{**s, "parts": tuple(Part(**{**p, "sources": tuple(p["sources"])}) for p in s["parts"]),
-                       "issuers": tuple(s["issuers"])})
+            Section(**{**s, "kind": SectionKind(s["kind"]), "issuers": tuple(s["issuers"]),
+                       "parts": tuple(Part(**{**p, "kind": PartKind(p["kind"]), "sources": tuple(p["sources"])})
+                                      for p in s["parts"])})
             for s in d["sections"]
         )
         return cls(**{**d, "sections": sections, "authors": tuple(d["authors"]),
@@ -121,10 +148,10 @@ class Chunk:
     """Stable id: "<issue date>/<section id>/<part index>/<piece>"."""
     issue_date: str
     section_id: str
-    section_kind: str
+    section_kind: SectionKind
     section_heading: str
     """"2. Fully charged: ..." or "Policy news"."""
-    part_kind: str
+    part_kind: PartKind
     part_label: str
     text: str
     """The passage as indexed and as shown to the user."""
@@ -139,16 +166,34 @@ class Chunk:
     index, so the answer picks the sentence that says what was asked without encoding anything
     at question time."""
 
+    part_index: int = 0
+    """Position of the part in its section's `parts` (the part a citation points to)."""
+
     @property
     def embed_text(self) -> str:
         return f"{self.context}\n{self.text}"
+
+    @property
+    def label(self) -> str:
+        """How a citation names the passage: "China Industries, 4 December 2024 — 2. Fully charged: ... — At a glance"."""
+        return f"{issue_title(self.issue_date)} — {self.section_heading} — {self.part_label}"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Chunk":
-        return cls(**{**d, "dates": tuple(d.get("dates", ())), "units": tuple(d.get("units", ()))})
+        # Indexes written before part_index was a field keep it only in the id.
+        part_index = d.get("part_index", int(d["id"].split("/")[2]))
+        return cls(**{**d, "section_kind": SectionKind(d["section_kind"]), "part_kind": PartKind(d["part_kind"]),
+                      "part_index": part_index, "dates": tuple(d.get("dates", ())), "units": tuple(d.get("units", ()))})
+
+
+def passage_dict(c: Chunk) -> dict:
+    """What every JSON answer says of a passage: where it is and what it says."""
+    return {"issue_date": c.issue_date, "issue_title": issue_title(c.issue_date), "section_id": c.section_id,
+            "section": c.section_heading, "part": c.part_label, "part_index": c.part_index, "chunk_id": c.id,
+            "text": c.text}
 
 
 @dataclass(frozen=True)
@@ -164,6 +209,10 @@ class Hit:
     row: int = -1
     """The passage's row in the index it came from (its vectors and units), -1 if unknown."""
 
+    def to_dict(self) -> dict:
+        """The JSON form of `qa search --json`, the web API and the MCP tools."""
+        return {"rank": self.rank, "score": round(self.score, 6)} | passage_dict(self.chunk)
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -178,8 +227,10 @@ class Citation:
         return self.chunk.issue_date
 
     def label(self) -> str:
-        c = self.chunk
-        return f"China Industries, {format_date(c.issue_date)} — {c.section_heading} — {c.part_label}"
+        return self.chunk.label
+
+    def to_dict(self) -> dict:
+        return {"n": self.n} | passage_dict(self.chunk) | {"label": self.label(), "sentences": list(self.sentences)}
 
 
 class Outcome(str, enum.Enum):
@@ -216,6 +267,17 @@ class Answer:
     def abstained(self) -> bool:
         """True unless the archive answers the question (a near miss or nothing found)."""
         return self.outcome is not Outcome.ANSWERED
+
+    def to_dict(self) -> dict:
+        """The JSON form of `qa ask --json`, the web API and the MCP tools."""
+        return {"question": self.question, "answer": self.text, "outcome": self.outcome.value,
+                "abstained": self.abstained, "confidence": self.confidence, "missing": list(self.missing),
+                "backend": self.backend, "notes": list(self.notes), "citations": [c.to_dict() for c in self.citations]}
+
+
+def issue_title(iso: str) -> str:
+    """How every citation names an issue: '2024-12-04' -> 'China Industries, 4 December 2024'."""
+    return f"China Industries, {format_date(iso)}"
 
 
 def format_date(iso: str) -> str:

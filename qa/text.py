@@ -124,8 +124,10 @@ def split_sentences(paragraph: str) -> list[str]:
 
 # One list-item pattern for every stage: a bullet glyph or "1." / "1)" at the start of a line.
 # The parser writes every item of a part's text as "- text" or "1. text", and a nested item
-# indented by two spaces; raw issue text may use any of the glyphs.
-LIST_ITEM = re.compile(r"^\s*(?:[-•*–·▪◦]|\d{1,2}[.)])\s+")
+# indented by two spaces; raw issue text (converted from Word or a PDF) may use any of the glyphs.
+BULLETS = "-•*–·▪◦●■‣►▸∙"
+BULLET = f"[{re.escape(BULLETS)}]"
+LIST_ITEM = re.compile(rf"^\s*(?:{BULLET}|\d{{1,2}}[.)])\s+")
 
 
 def is_list_item(line: str) -> bool:

@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 
 from conftest import QUESTIONS
 from qa import parse_issue
-from qa.highlight import find_spans, locate, mark
+from qa.highlight import find_spans, locate
 from ui import render
 from ui.app import answer_dict
 from ui_helpers import HOSTILE_NAME, HOSTILE_TITLE, hostile_issue_text
@@ -45,7 +45,6 @@ def test_find_spans_ignores_layout_and_list_markers():
     text = "Lead-in:\n- Cultivate three to five companies\n- Increase capacity\n\nFirst sentence. Second\nsentence here."
     spans = find_spans(text, ["- Increase capacity", "Second sentence here.", "absent sentence"])
     assert [text[a:b] for a, b in spans] == ["Increase capacity", "Second\nsentence here."]
-    assert mark(text, spans).count("»") == 2
     assert find_spans(text, []) == [] and find_spans(text, ["  "]) == []
 
 
@@ -57,7 +56,7 @@ def test_every_cited_sentence_is_found_in_its_section(assistant):
         answer = assistant.ask(q)
         for c in answer.citations:
             section = assistant.get_section(c.chunk.issue_date, c.chunk.section_id)
-            spans = locate(section.parts, c.sentences, c.chunk.text, c.chunk.id, c.chunk.part_label)
+            spans = locate(section.parts, c.sentences, c.chunk.text, c.chunk.part_index, c.chunk.part_label)
             assert spans, f"{q!r}: citation [{c.n}] {c.label()} not located"
             found = " ".join(section.parts[k].text[a:b] for k, v in spans.items() for a, b in v)
             for s in c.sentences:
@@ -119,7 +118,7 @@ def _assert_inert(markup: str, must_show: str):
 def test_panels_escape_every_document_string(hostile_issue):
     issue = hostile_issue
     article = issue.sections[0]
-    spans = locate(article.parts, ["The quokka robotics standard covers"], "", f"{issue.date}/1/0/0", "At a glance")
+    spans = locate(article.parts, ["The quokka robotics standard covers"], "", 0, "At a glance")
     assert spans == {0: spans[0]} and spans[0]
     script = "<script>window.__pwned=1</script>"
     _assert_inert(render.section_html(issue, article, spans, cited={"n": 1, "part": "At a glance"}), script)

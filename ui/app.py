@@ -32,7 +32,7 @@ from qa import Answer, Assistant, Filters, IssueError, QuestionError, Settings  
 from qa.export import to_markdown  # noqa: E402
 from qa.highlight import locate  # noqa: E402
 from qa.inputs import expected, text_list, text_value, user_message  # noqa: E402
-from qa.schema import SECTION_KINDS, format_date  # noqa: E402
+from qa.schema import SECTION_KINDS  # noqa: E402
 from qa.store import IndexDamaged, IndexMissing  # noqa: E402
 
 from . import render  # noqa: E402
@@ -53,16 +53,11 @@ EXAMPLES = [
 # JSON-friendly forms of the core's results (the API returns them; the chat state keeps them).
 
 def citation_dict(c) -> dict:
-    ch = c.chunk
-    return {"n": c.n, "issue_date": ch.issue_date, "issue_title": f"China Industries, {format_date(ch.issue_date)}",
-            "section_id": ch.section_id, "section": ch.section_heading, "part": ch.part_label,
-            "label": c.label(), "chunk_id": ch.id, "text": ch.text, "sentences": list(c.sentences)}
+    return c.to_dict()
 
 
 def answer_dict(a) -> dict:
-    return {"question": a.question, "answer": a.text, "outcome": a.outcome.value, "abstained": a.abstained,
-            "confidence": a.confidence, "missing": list(a.missing), "notes": list(a.notes),
-            "citations": [citation_dict(c) for c in a.citations], "backend": a.backend, "markdown": to_markdown(a)}
+    return a.to_dict() | {"markdown": to_markdown(a)}
 
 
 def draft_turn(draft) -> dict:
@@ -74,10 +69,7 @@ def draft_turn(draft) -> dict:
 
 
 def hit_dict(h) -> dict:
-    c = h.chunk
-    return {"rank": h.rank, "score": round(h.score, 6), "issue_date": c.issue_date,
-            "issue_title": f"China Industries, {format_date(c.issue_date)}", "section_id": c.section_id,
-            "section": c.section_heading, "part": c.part_label, "chunk_id": c.id, "text": c.text}
+    return h.to_dict()
 
 
 def make_filters(date_from: str | None, date_to: str | None, issues, kinds) -> tuple[Filters, list[str]]:
@@ -198,7 +190,7 @@ class Handlers:
             section = issue.section(c["section_id"])
         except KeyError:
             return render.viewer_placeholder(f"{c['issue_title']} is no longer in the index (it was removed or replaced).")
-        spans = locate(section.parts, c["sentences"], c["text"], c["chunk_id"], c["part"])
+        spans = locate(section.parts, c["sentences"], c["text"], c["part_index"], c["part"])
         return render.section_html(issue, section, spans, cited=c)
 
     def clear_chat(self):

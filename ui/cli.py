@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from qa.schema import SECTION_KINDS, IssueError, format_date
+from qa.schema import ARTICLE, SECTION_KINDS, IssueError, format_date
 from qa.settings import Settings
 
 
@@ -119,7 +119,7 @@ def cmd_parse(args) -> int:
     print(f"Authors: {', '.join(issue.authors) or '-'}; editors: {', '.join(issue.editors) or '-'}")
     for sec in issue.sections:
         print(f"  {sec.heading}")
-        if sec.kind == "article":
+        if sec.kind == ARTICLE:
             print(f"      parts: {', '.join(p.label for p in sec.parts)}")
             print(f"      policy: {sec.policy_title or '-'} | {', '.join(sec.issuers) or '-'} | {sec.policy_date or '-'}")
         else:
@@ -143,20 +143,6 @@ def _questions(args):
                 yield line.strip(), True
     else:
         yield args.question, args.json
-
-
-def hit_json(h) -> dict:
-    c = h.chunk
-    return {"rank": h.rank, "score": round(h.score, 6), "issue_date": c.issue_date,
-            "issue_title": f"China Industries, {format_date(c.issue_date)}", "section": c.section_heading,
-            "part": c.part_label, "text": c.text}
-
-
-def answer_json(a) -> dict:
-    return {"question": a.question, "answer": a.text, "abstained": a.abstained, "outcome": a.outcome.value,
-            "confidence": a.confidence, "missing": list(a.missing), "backend": a.backend, "notes": list(a.notes),
-            "citations": [{"n": c.n, "issue_date": c.issue_date, "section": c.chunk.section_heading,
-                           "part": c.chunk.part_label, "text": c.chunk.text} for c in a.citations]}
 
 
 def _answer_each(args, run, as_json_obj, show) -> int:
@@ -186,11 +172,11 @@ def cmd_search(args) -> int:
             print(f"({note})")
         for h in result.hits:
             c = h.chunk
-            print(f"[{h.rank}] {h.score:.4f}  China Industries, {format_date(c.issue_date)} — {c.section_heading} — {c.part_label}")
+            print(f"[{h.rank}] {h.score:.4f}  {c.label}")
             print("    " + c.text.replace("\n", "\n    "))
 
     return _answer_each(args, lambda a, q: a.search(q, k=args.k, filters=_filters(args)),
-                        lambda r: {"question": r.query.question, "hits": [hit_json(h) for h in r.hits]}, show)
+                        lambda r: {"question": r.query.question, "hits": [h.to_dict() for h in r.hits]}, show)
 
 
 def cmd_ask(args) -> int:
@@ -207,7 +193,7 @@ def cmd_ask(args) -> int:
             for c in answer.citations:
                 print(f"  [{c.n}] {c.label()}")
 
-    return _answer_each(args, lambda a, q: a.ask(q, filters=_filters(args)), answer_json, show)
+    return _answer_each(args, lambda a, q: a.ask(q, filters=_filters(args)), lambda a: a.to_dict(), show)
 
 
 def cmd_eval(args) -> int:

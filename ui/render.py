@@ -20,9 +20,9 @@ import re
 from typing import Sequence
 
 from qa.highlight import Span, find_spans
-from qa.schema import ARTICLE, ITEM, Issue, Section, format_date
+from qa.schema import ARTICLE, ITEM, Issue, Section, SectionKind, format_date
 
-KIND_LABELS = {"article": "Top-5 articles", "policy_news": "Policy news", "corporate_news": "Corporate news"}
+KIND_LABELS = {k.value: k.label for k in SectionKind}
 SEARCHING = "Searching the archive…"
 
 # Characters with a markdown meaning ("<", ">" and "&" become entities first).
