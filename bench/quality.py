@@ -16,8 +16,8 @@ from pathlib import Path
 from benchlib import CORPUS, HELDOUT, ROOT, UNSEEN, NetworkGuard, log
 from peers import build_pipelines, retrieval, score, token_stats
 
-GRID = {"date_boost": ("0.3", "0.6"), "per_section": ("3", "10"), "bm25_weight": ("0.4", "0.7"),
-        "unit_dense": ("off", "max"), "answer.words": ("0.5", "0.8"), "answer.keep_ratio": ("0.6", "0.75")}
+GRID = {"search.date_boost": ("0.3", "0.6"), "search.per_section": ("3", "10"), "search.bm25_weight": ("0.4", "0.7"),
+        "search.unit_dense": ("off", "max"), "answer.words": ("0.5", "0.8"), "answer.keep_ratio": ("0.6", "0.75")}
 """The knobs tuned while the answerer was built, each at its shipped value and the runner-up
 (qa/settings.py gives each one's reasons). Their product, 64 settings, is the tuning procedure
 that `leave_one_out` repeats without the held-out issue."""

@@ -138,7 +138,7 @@ def _sample_texts(corpus: Path, settings, k: int = 10) -> list[str]:
     from qa import chunk_issue, read_issue
     files = sorted(p for p in corpus.iterdir() if p.suffix in (".md", ".txt"))
     pick = random.Random(1).sample(files, min(k, len(files)))
-    return [c.embed_text for p in pick for c in chunk_issue(read_issue(p), settings.chunk_tokens)]
+    return [c.embed_text for p in pick for c in chunk_issue(read_issue(p), settings.index.chunk_tokens)]
 
 
 def _raw(embedder, texts: list[str]) -> tuple[float, float]:

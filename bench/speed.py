@@ -53,7 +53,7 @@ def warm_latency(assistant, embedder, questions: list[dict], min_samples: int = 
             srch.append(c - b)
             ask.append(d - c)
     out = {"backend": embedder.backend, "encode_only": _lat(enc), "search": _lat(srch), "ask": _lat(ask),
-           "k": assistant.settings.k, "chunks": len(assistant.snapshot.chunks)}
+           "k": assistant.settings.search.k, "chunks": len(assistant.snapshot.chunks)}
     out["search_over_encode"] = out["search"]["median_ms"] / out["encode_only"]["median_ms"]
     out["ask_over_encode"] = out["ask"]["median_ms"] / out["encode_only"]["median_ms"]
     return out

@@ -122,7 +122,8 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
     for u, sim in zip(units, sims):
         h = hits[u.hit].chunk
         toks = snap.unit_tokens(u.index)
-        words = sum(v if t in toks else 0.5 * v if t in headings[u.hit] else 0.0 for t, v in weights.items()) / total
+        words = sum(v if t in toks else w.heading_words * v if t in headings[u.hit] else 0.0
+                    for t, v in weights.items()) / total
         u.sim = float(sim)
         s = u.sim + w.words * words + w.rank / (1 + u.hit)
         evidence = has_evidence(asks.slot, u.text, asks.names, asks.place)

@@ -110,7 +110,7 @@ class Assistant:
                history: list[dict] | None = None) -> SearchResult:
         """Ranked passages. Raises QuestionError (with the reason) for a question or an argument
         that cannot be searched, IndexMissing when there is no usable index."""
-        k = result_count(k, self.settings.k)
+        k = result_count(k, self.settings.search.k)
         snap = self.snapshot
         return search(snap, self.embedder, self._interpret(snap, question, filters, history), self.settings, k)
 
@@ -133,7 +133,7 @@ class Assistant:
 
     def _retrieve(self, snap: Snapshot, question, filters, history) -> SearchResult:
         query = self._interpret(snap, question, filters, history)
-        return search(snap, self.embedder, query, self.settings, max(self.settings.k, 5))
+        return search(snap, self.embedder, query, self.settings, max(self.settings.search.k, 5))
 
     def compose(self, result: SearchResult) -> Answer:
         """The answer to a search already run (e.g. with k=10 for evaluation)."""
@@ -141,7 +141,7 @@ class Assistant:
 
     def _interpret(self, snap: Snapshot, question, filters, history):
         return interpret(question_text(question), chat_history(history), filters_of(filters), snap.dates,
-                         self.settings.today, self.settings.max_question_chars)
+                         self.settings.today, self.settings.limits.max_question_chars)
 
     # The library -----------------------------------------------------------------------
 
@@ -178,7 +178,8 @@ class Assistant:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise IssueError(f"{name}: the upload must be the file's bytes, not {type(data).__name__}")
         data = bytes(data)
-        limit = self.settings.max_pdf_bytes if name.lower().endswith(".pdf") else self.settings.max_upload_bytes
+        limits = self.settings.limits
+        limit = limits.max_pdf_bytes if name.lower().endswith(".pdf") else limits.max_upload_bytes
         if len(data) > limit:
             raise IssueError(f"{name}: {len(data):,} bytes is larger than the {limit:,}-byte limit")
         intake = read_intake(data, name, progress)

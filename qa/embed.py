@@ -104,16 +104,16 @@ def make_embedder(settings: Settings) -> Embedder:
         if folder is None:
             log.warning("warning: the model %s is not a folder on this machine, which ONNX Runtime needs; "
                         "using torch", settings.model)
-            return _load_torch(settings.model, settings.embed_batch)
+            return _load_torch(settings.model, settings.index.embed_batch)
         export = find_export(Path(settings.index_dir), folder)
         try:
             if export:
-                return _load_onnx(str(export), resolve_model(settings.model)[1], settings.embed_batch)
+                return _load_onnx(str(export), resolve_model(settings.model)[1], settings.index.embed_batch)
             problem = f"{models_dir(Path(settings.index_dir))} has no ONNX export of {resolve_model(settings.model)[1]}"
         except ExportError as e:
             problem = str(e)
         log.warning("warning: %s; using the slower torch model instead (`qa index` makes the export)", problem)
-    return _load_torch(settings.model, settings.embed_batch)
+    return _load_torch(settings.model, settings.index.embed_batch)
 
 
 @functools.lru_cache(maxsize=4)

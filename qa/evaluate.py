@@ -151,7 +151,7 @@ class RememberingEmbedder:
 
 
 def settings_grid(specs: list[str]) -> list[tuple[str, dict]]:
-    """["bm25_weight=0.4,0.7", "answer.words=0.5,0.8"] -> ("default", {}) first, then every
+    """["search.bm25_weight=0.4,0.7", "answer.words=0.5,0.8"] -> ("default", {}) first, then every
     combination of the values (their cartesian product), each named by its changes. Dotted names
     reach a group of settings (`Settings.replace`). `leave_one_out` gives ties to the earlier run,
     so a changed setting is chosen only when it does better than what ships."""

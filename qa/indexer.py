@@ -95,7 +95,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 
 def chunking_settings(settings: Settings, embedder: Embedder) -> dict:
     # version 2: chunks carry their quotable units, each embedded.
-    return {"chunk_tokens": settings.chunk_tokens, "max_tokens": embedder.max_tokens, "version": 2}
+    return {"chunk_tokens": settings.index.chunk_tokens, "max_tokens": embedder.max_tokens, "version": 2}
 
 
 def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
@@ -221,7 +221,7 @@ def _update(settings: Settings, embedder: Embedder, rebuild: bool, progress: Pro
     new_chunks: list[Chunk] = []
     oversize: list[str] = []
     for issue in fresh:
-        new_chunks.extend(enforce_limit(chunk_issue(issue, settings.chunk_tokens),
+        new_chunks.extend(enforce_limit(chunk_issue(issue, settings.index.chunk_tokens),
                                         embedder.count_tokens, embedder.max_tokens, oversize))
     report.warnings.extend(f"{cid}: a single sentence longer than the model reads; its end is not embedded"
                            for cid in oversize)

@@ -23,7 +23,7 @@ from .embed import Embedder
 from .lexical import tokenize, topic_terms
 from .query import Query, Window
 from .schema import Hit
-from .settings import Settings
+from .settings import Fusion, Settings, UnitDense
 from .store import Snapshot
 
 # Candidates taken from each ranking before fusion, when the whole index is searched.
@@ -88,7 +88,7 @@ def window_mask(snap: Snapshot, window: Window) -> np.ndarray:
 
 
 def search(snap: Snapshot, embedder: Embedder, query: Query, settings: Settings, k: int | None = None) -> SearchResult:
-    k = k or settings.k
+    k = k or settings.search.k
     mask, period, notes = allowed_rows(snap, query)
     qv = embedder.embed([query.text])[0]
     if not mask.any():
@@ -109,8 +109,8 @@ def candidates(snap: Snapshot, qv: np.ndarray, query: Query, mask: np.ndarray,
     scores, ids = snap.dense.search(qv[None, :], CANDIDATES, allowed=None if mask.all() else np.flatnonzero(mask))
     valid = ids[0] >= 0
     dense[ids[0][valid]] = scores[0][valid]
-    if settings.unit_dense != "off" and len(snap.unit_vectors):
-        dense = _with_sentences(dense, snap, qv, mask, settings.unit_dense)
+    if settings.search.unit_dense is not UnitDense.OFF and len(snap.unit_vectors):
+        dense = _with_sentences(dense, snap, qv, mask, settings.search.unit_dense)
 
     bm25 = np.full(n, np.nan, dtype=np.float32)
     raw = np.where(mask, snap.lexicon.scores(tokenize(query.text)), 0.0)
@@ -139,11 +139,11 @@ def _with_sentences(dense: np.ndarray, snap: Snapshot, qv: np.ndarray, mask: np.
 def fuse(settings: Settings, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
     """One score per row (NaN: in neither ranking)."""
     out = np.full(len(dense), np.nan, dtype=np.float64)
-    for scores, weight in ((dense, settings.dense_weight), (bm25, settings.bm25_weight)):
+    for scores, weight in ((dense, settings.search.dense_weight), (bm25, settings.search.bm25_weight)):
         rows = np.flatnonzero(~np.isnan(scores))
         if not len(rows):
             continue
-        if settings.fusion == "score":
+        if settings.search.fusion is Fusion.SCORE:
             # Cosines and BM25 live on different scales: scale each list to 0..1 over its candidates.
             vals = scores[rows].astype(np.float64)
             span = (vals.max() - vals.min()) or 1.0
@@ -151,7 +151,7 @@ def fuse(settings: Settings, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
         else:
             ranks = np.empty(len(rows))
             ranks[np.argsort(-scores[rows], kind="stable")] = np.arange(1, len(rows) + 1)
-            part = weight / (settings.rrf_k + ranks)
+            part = weight / (settings.search.rrf_k + ranks)
         out[rows] = np.where(np.isnan(out[rows]), 0.0, out[rows]) + part
     return out
 
@@ -162,11 +162,11 @@ def boost(scores: np.ndarray, snap: Snapshot, query: Query, period: np.ndarray |
     out = scores.copy()
     live = ~np.isnan(out)
     if query.part:
-        out[live & (snap.row_part == query.part)] *= settings.part_boost
+        out[live & (snap.row_part == query.part)] *= settings.search.part_boost
     if query.kind:
-        out[live & (snap.row_kind == query.kind)] *= settings.part_boost
+        out[live & (snap.row_kind == query.kind)] *= settings.search.part_boost
     if period is not None:
-        out[live & period] += settings.date_boost
+        out[live & period] += settings.search.date_boost
     return out
 
 
@@ -190,7 +190,7 @@ def diversify(order: list[int], scores: np.ndarray, dense: np.ndarray, bm25: np.
     for r in order:
         c = snap.chunks[r]
         key = (c.issue_date, c.section_id)
-        if per_section.get(key, 0) >= settings.per_section:
+        if per_section.get(key, 0) >= settings.search.per_section:
             continue
         if chosen and float(np.max(snap.vectors[chosen] @ snap.vectors[r])) >= NEAR_DUPLICATE:
             continue

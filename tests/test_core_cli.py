@@ -173,6 +173,6 @@ def test_eval_on_a_small_slice_reports_a_wrong_gold_entry(tmp_path, settings_bas
 
 def test_eval_refuses_a_malformed_grid_in_one_line():
     """Before loading the model: the grid is read first."""
-    out = run_qa(["eval", str(QUESTIONS), "--limit", "2", "--grid", "per_section"])
+    out = run_qa(["eval", str(QUESTIONS), "--limit", "2", "--grid", "search.per_section"])
     assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr.strip() == "error: --grid 'per_section': expected NAME=VALUE[,VALUE...]"
+    assert out.stderr.strip() == "error: --grid 'search.per_section': expected NAME=VALUE[,VALUE...]"

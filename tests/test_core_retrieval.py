@@ -31,7 +31,7 @@ def test_energy_storage_answer_cites_the_bullets(assistant):
 
 def test_energy_storage_search_ranks_the_bullets_first(assistant):
     hits = assistant.search(ENERGY_Q).hits
-    assert [h.rank for h in hits] == list(range(1, len(hits) + 1)) and len(hits) == assistant.settings.k
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1)) and len(hits) == assistant.settings.search.k
     assert ENERGY_BULLET in hits[0].chunk.text and hits[0].chunk.issue_date == "2024-12-04"
     assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
 

@@ -19,6 +19,7 @@ from qa import Assistant, Filters, Settings, update_index
 from qa.query import Window, interpret
 from qa.retrieve import allowed_rows, fuse
 from qa.schema import Outcome
+from qa.settings import Fusion, SearchSettings
 from qa.store import load_snapshot
 
 TINY = Path(__file__).resolve().parent / "data" / "tiny-issue.md"
@@ -140,9 +141,9 @@ def test_fusion_exact_values():
     nan = np.nan
     dense = np.array([0.9, 0.5, nan, 0.7], dtype=np.float32)
     bm25 = np.array([nan, 4.0, 2.0, 3.0], dtype=np.float32)
-    score = fuse(Settings(fusion="score", dense_weight=1.0, bm25_weight=0.5), dense, bm25)
+    score = fuse(Settings(search=SearchSettings(fusion=Fusion.SCORE, dense_weight=1.0, bm25_weight=0.5)), dense, bm25)
     assert np.allclose(score, [1.0, 0.5, 0.0, 0.5 + 0.25], atol=1e-6)
-    rrf = fuse(Settings(fusion="rrf", dense_weight=1.0, bm25_weight=1.0, rrf_k=60), dense, bm25)
+    rrf = fuse(Settings(search=SearchSettings(fusion=Fusion.RRF, dense_weight=1.0, bm25_weight=1.0, rrf_k=60)), dense, bm25)
     assert np.allclose(rrf, [1 / 61, 1 / 63 + 1 / 61, 1 / 63, 1 / 62 + 1 / 62])
     assert np.isnan(fuse(Settings(), np.array([nan]), np.array([nan])))[0]
 

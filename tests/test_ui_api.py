@@ -85,7 +85,7 @@ def test_add_issue_refusals_leave_the_index_alone(client, server):
         (new_issue_text(), "issue.docx", "expected .md, .txt or .pdf"),
         ("Hello, this is not a newsletter.\n", "notes.md", "not a MERICS China Industries issue"),
         ("", "empty.md", "empty"),
-        ("x" * (settings.max_upload_bytes + 1), "big.md", "limit"),
+        ("x" * (settings.limits.max_upload_bytes + 1), "big.md", "limit"),
     ]:
         r = client.predict(text, name, False, api_name="/add_issue")
         assert r["status"] == "refused" and reason in r["message"], r

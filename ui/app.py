@@ -501,7 +501,7 @@ def launch(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: i
     demo.queue(default_concurrency_limit=4, max_size=512)
     guard = {"app_kwargs": {"middleware": [Middleware(McpGuard, logins=auth)]}} if mcp and auth else {}
     return demo.launch(server_name=host, server_port=port, auth=auth, mcp_server=mcp, **guard,
-                       max_file_size=max(settings.max_upload_bytes, settings.max_pdf_bytes),
+                       max_file_size=max(settings.limits.max_upload_bytes, settings.limits.max_pdf_bytes),
                        css=render.CSS, theme=gr.themes.Default(), ssr_mode=False, share=False, quiet=True,
                        footer_links=["api"], **kwargs)
 
