@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .integrity import file_digest
 from .onnx_embed import EXPORT_FORMAT, FILES, ExportError, OnnxEmbedder, find_export, fingerprint, models_dir, read_export
 
 # The export must give the torch model's vectors: the issue asks for cosine >= 0.9999 on every
@@ -44,7 +45,7 @@ def model_digest(model_path: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(Path(model_path).rglob("*")):
         if p.is_file():
-            h.update(f"{p.relative_to(model_path)}\0{_sha256(p)}\n".encode())
+            h.update(f"{p.relative_to(model_path)}\0{file_digest(p)}\n".encode())
     return h.hexdigest()
 
 
@@ -159,7 +160,7 @@ def make_export(model_path: Path, dest: Path, digest: str) -> None:
         "tokenizer": {"pad_id": tokenizer.pad_token_id, "pad_token": tokenizer.pad_token,
                       "pad_type_id": tokenizer.pad_token_type_id, "padding_side": tokenizer.padding_side,
                       "truncation_side": tokenizer.truncation_side},
-        "files": {name: {"bytes": (dest / name).stat().st_size, "sha256": _sha256(dest / name)} for name in FILES},
+        "files": {name: {"bytes": (dest / name).stat().st_size, "sha256": file_digest(dest / name)} for name in FILES},
         "exported_with": {"torch": torch.__version__, "onnxruntime": _version("onnxruntime"),
                           "sentence_transformers": _version("sentence-transformers"),
                           "transformers": _version("transformers")},
@@ -216,17 +217,9 @@ def _intact(folder: Path) -> bool:
     """Every file's content matches the export record (a full read: when indexing only)."""
     try:
         files = read_export(folder)["files"]
-        return all(_sha256(folder / name) == files[name]["sha256"] for name in FILES)
+        return all(file_digest(folder / name) == files[name]["sha256"] for name in FILES)
     except (OSError, KeyError, TypeError, ExportError):
         return False
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_json(path: Path, data: dict) -> None:
