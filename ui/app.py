@@ -3,8 +3,9 @@
     qa serve                      # http://127.0.0.1:7860/
     from ui.app import build_app  # build_app(Assistant(...)) -> gr.Blocks
 
-The handlers below call `qa.Assistant` and nothing else; `ui.render` turns what they get
-back into escaped markup. Named API endpoints for `gradio_client` and scripts:
+The handlers below reach the library only through `qa.Assistant` and the names `qa` exports
+(its errors, input checks, `to_markdown`); `ui.render` turns what they get back into escaped
+markup. Named API endpoints for `gradio_client` and scripts:
 `/ask`, `/search`, `/list_issues`, `/add_issue` (all JSON in, JSON out).
 
 Concurrency: questions and reads share one pool ("read", several at a time); adding an
@@ -28,12 +29,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from qa import Answer, Assistant, Filters, IssueError, QuestionError, Settings  # noqa: E402
-from qa.export import to_markdown  # noqa: E402
-from qa.highlight import locate  # noqa: E402
-from qa.inputs import expected, text_list, text_value, user_message  # noqa: E402
-from qa.schema import SECTION_KINDS, format_date  # noqa: E402
-from qa.store import IndexDamaged, IndexMissing  # noqa: E402
+from qa import (SECTION_KINDS, Answer, Assistant, Filters, IndexDamaged, IndexMissing, IssueError,  # noqa: E402
+                QuestionError, Settings, expected, format_date, text_list, text_value, to_markdown, user_message)
 
 from . import render  # noqa: E402
 from .tools import MCP_PATH, ArchiveTools, McpGuard  # noqa: E402
@@ -194,12 +191,11 @@ class Handlers:
         if c is None:
             return render.viewer_placeholder(f"The answer has no source [{n}].")
         try:
-            issue = self.qa.get_issue(c["issue_date"])
-            section = issue.section(c["section_id"])
+            found = self.qa.locate_citation(c["issue_date"], c["section_id"], c["sentences"], c["text"],
+                                            c["chunk_id"], c["part"])
         except KeyError:
             return render.viewer_placeholder(f"{c['issue_title']} is no longer in the index (it was removed or replaced).")
-        spans = locate(section.parts, c["sentences"], c["text"], c["chunk_id"], c["part"])
-        return render.section_html(issue, section, spans, cited=c)
+        return render.section_html(found.issue, found.section, found.spans, cited=c)
 
     def clear_chat(self):
         return [], [], render.sources_html(None), render.viewer_placeholder(), None
@@ -313,10 +309,9 @@ class Handlers:
     # Admin --------------------------------------------------------------------------------
 
     def index_info(self) -> str:
-        snap, settings = self.qa.snapshot, self.qa.settings
-        m = snap.manifest
-        return render.md(f"Index {snap.generation}, built {m.created or '?'} with {m.model}: "
-                         f"{len(snap.issues)} issues, {len(snap.chunks)} passages. Corpus folder "
+        st, settings = self.qa.index_status(), self.qa.settings
+        return render.md(f"Index {st.generation}, built {st.created or '?'} with {st.model}: "
+                         f"{st.issues} issues, {st.passages} passages. Corpus folder "
                          f"{settings.corpus_dir}, index folder {settings.index_dir}.")
 
     def update_index(self, rebuild: bool, progress):
