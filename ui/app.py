@@ -29,8 +29,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from qa import (SECTION_KINDS, Answer, Assistant, Filters, IndexDamaged, IndexMissing, IssueError,  # noqa: E402
-                QuestionError, Settings, expected, format_date, text_list, text_value, to_markdown, user_message)
+from qa import (SECTION_KINDS, Answer, Assistant, Filters, IndexDamaged, IndexMissing, IndexStatus,  # noqa: E402
+                IssueError, QuestionError, Settings, expected, format_date, text_list, text_value, to_markdown, user_message)
 
 from . import render  # noqa: E402
 from .tools import MCP_PATH, ArchiveTools, McpGuard  # noqa: E402
@@ -215,20 +215,21 @@ class Handlers:
 
     # Library ------------------------------------------------------------------------------
 
+    @readable_errors
     def refresh(self):
         """Everything that lists the issues: banner, header, library, issue pickers, admin info."""
         try:
-            issues, warning = self.qa.list_issues(), self.qa.index_warning
+            issues, index = self.qa.list_issues(), self.qa.index_status()
         except Exception as e:  # noqa: BLE001 - no usable index: the banner says why and how to fix it
             message = readable(e)
             return (gr.Markdown(f"**Index problem:** {render.md(message)}", visible=True),
                     render.md("No usable index."), render.library_html([]), gr.Dropdown(choices=[]),
                     gr.Dropdown(choices=[]), render.md(message))
-        banner = (gr.Markdown(f"**Warning:** {render.md(warning)}. Admin → Update repairs it.", visible=True)
-                  if warning else gr.Markdown("", visible=False))
+        banner = (gr.Markdown(f"**Warning:** {render.md(index.warning)}. Admin → Update repairs it.", visible=True)
+                  if index.warning else gr.Markdown("", visible=False))
         choices = [(render.fmt_date(i["issue_date"]), i["issue_date"]) for i in issues]
         return (banner, render.md(render.status_text(issues)), render.library_html(issues),
-                gr.Dropdown(choices=choices), gr.Dropdown(choices=choices), self.index_info())
+                gr.Dropdown(choices=choices), gr.Dropdown(choices=choices), self.index_info(index))
 
     def section_choices(self, date: str):
         issue = self.qa.get_issue(date)
@@ -265,6 +266,7 @@ class Handlers:
 
     # Add an issue -------------------------------------------------------------------------
 
+    @readable_errors
     def preview_upload(self, path, progress=gr.Progress()):
         """Parse the upload and show what it holds; nothing is written."""
         if not path:
@@ -300,30 +302,34 @@ class Handlers:
             headline = f"{preview.issue.title} is already indexed, unchanged."
         return render.report_html(report.to_dict(), headline), hidden, hidden
 
+    @readable_errors
     def add_new(self, path, progress=gr.Progress()):
         return self.add_upload(path, False, progress)
 
+    @readable_errors
     def replace_existing(self, path, progress=gr.Progress()):
         return self.add_upload(path, True, progress)
 
     # Admin --------------------------------------------------------------------------------
 
-    def index_info(self) -> str:
-        st, settings = self.qa.index_status(), self.qa.settings
-        return render.md(f"Index {st.generation}, built {st.created or '?'} with {st.model}: "
-                         f"{st.issues} issues, {st.passages} passages. Corpus folder "
+    def index_info(self, index: IndexStatus) -> str:
+        settings = self.qa.settings
+        return render.md(f"Index {index.generation}, built {index.created or '?'} with {index.model}: "
+                         f"{index.issues} issues, {index.passages} passages. Corpus folder "
                          f"{settings.corpus_dir}, index folder {settings.index_dir}.")
 
     def update_index(self, rebuild: bool, progress):
         try:
             report = self.qa.update(rebuild=rebuild, progress=self._progress(progress))
-        except Exception as e:  # noqa: BLE001 - the reason, in the page
+            return render.report_html(report.to_dict(), "Rebuilt the index." if rebuild else "Index updated.")
+        except Exception as e:  # noqa: BLE001 - the reason (EmptyCorpus, a damaged index, a bug), in the page
             return render.message_html("error", f"Failed: {readable(e)}. The index is unchanged.")
-        return render.report_html(report.to_dict(), "Rebuilt the index." if rebuild else "Index updated.")
 
+    @readable_errors
     def rebuild(self, progress=gr.Progress()):
         return self.update_index(True, progress)
 
+    @readable_errors
     def update(self, progress=gr.Progress()):
         return self.update_index(False, progress)
 
