@@ -7,6 +7,9 @@
 Searches run against an immutable snapshot of the index. `update` and `add_issue` build a
 new generation on disk and swap the snapshot in afterwards, so a question in flight
 finishes on the old one and the next question sees the new issue, with no restart.
+
+Front ends (the web UI, MCP tools) need nothing below this class: `index_status` says what
+the live index is, `locate_citation` finds a citation's quoted sentences in its whole section.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from .answer import Answerer
 from .embed import Embedder, make_embedder
 from .generate import Draft, make_answerer
+from .highlight import Span, locate
 from .indexer import Progress, UpdateReport, add_issue_file, update_index
 from .inputs import chat_history, clean_text, filters_of, question_text, result_count
 from .parse import SUFFIXES, parse_issue, read_intake
@@ -49,6 +53,30 @@ class Preview:
         return {**issue_summary(self.issue, None), "status": self.status,
                 "existing_source": self.existing_source, "target_name": self.target_name,
                 "pages": self.pages, "extraction_seconds": round(self.seconds, 2)}
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """The live index in a few facts, all read from one snapshot."""
+    generation: str
+    """The generation that answers (an older one when the live one is damaged: see `warning`)."""
+    created: str
+    """When it was built (local time, ISO 8601), as its manifest records it; "" when unknown."""
+    model: str
+    """The embedding model it was built with."""
+    issues: int
+    passages: int
+    warning: str
+    """Empty, or one line: the live index is damaged and this older one answers until `qa index`."""
+
+
+@dataclass(frozen=True)
+class CitedSection:
+    """The whole section a citation comes from, and where in it the quoted sentences are."""
+    issue: Issue
+    section: Section
+    spans: dict[int, list[Span]]
+    """{part index: sorted (start, end) offsets in that part's text}; empty when nothing was found."""
 
 
 def issue_summary(issue: Issue, snap: Snapshot | None) -> dict:
@@ -157,6 +185,24 @@ class Assistant:
 
     def get_section(self, date: str, section_id: str) -> Section:
         return self.get_issue(date).section(section_id)
+
+    def locate_citation(self, issue_date: str, section_id: str, sentences: Sequence[str] = (),
+                        chunk_text: str = "", part_index: int | None = None, part_label: str = "") -> CitedSection:
+        """The section a citation came from with its quoted `sentences` located, to show them in place.
+
+        The arguments are a citation's fields (`Citation.chunk` holds the chunk's). When the sentences
+        cannot be found, the whole chunk text is looked for instead. Raises KeyError, with a message,
+        when the issue or the section is no longer in the index (removed or replaced since)."""
+        issue = self.get_issue(issue_date)
+        section = issue.section(section_id)
+        return CitedSection(issue, section, locate(section.parts, list(sentences), chunk_text, part_index, part_label))
+
+    def index_status(self) -> IndexStatus:
+        """What the live index is (generation, build time, model, size, warning). Raises IndexMissing
+        (IndexDamaged when none verifies) when there is no usable index."""
+        snap = self.snapshot
+        return IndexStatus(generation=snap.generation, created=snap.manifest.created, model=snap.manifest.model,
+                           issues=len(snap.issues), passages=len(snap.chunks), warning=snap.warning)
 
     # Changing the index ----------------------------------------------------------------
 

@@ -3,9 +3,15 @@
     qa serve                      # http://127.0.0.1:7860/
     from ui.app import build_app  # build_app(Assistant(...)) -> gr.Blocks
 
-The handlers below call `qa.Assistant` and nothing else; `ui.render` turns what they get
-back into escaped markup. Named API endpoints for `gradio_client` and scripts:
+The handlers below reach the library only through `qa.Assistant` and the names `qa` exports
+(its errors, input checks, `to_markdown`); `ui.render` turns what they get back into escaped
+markup. Named API endpoints for `gradio_client` and scripts:
 `/ask`, `/search`, `/list_issues`, `/add_issue` (all JSON in, JSON out).
+
+Layout: `Handlers` holds every event handler and API endpoint; `build_app` lays out the page,
+one function per tab (`ask_tab`, `library_tab`, `add_tab`, `admin_tab`), each wiring its
+listeners right after the components they use. Every handler shows a failure as one line
+(in the chat, the panel it fills, or a toast), never Gradio's bare "Error".
 
 Concurrency: questions and reads share one pool ("read", several at a time); adding an
 issue and rebuilding share another ("write", one at a time). A write builds a new index
@@ -28,12 +34,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from qa import Answer, Assistant, Filters, IssueError, QuestionError, Settings  # noqa: E402
-from qa.export import to_markdown  # noqa: E402
-from qa.highlight import locate  # noqa: E402
-from qa.inputs import expected, text_list, text_value, user_message  # noqa: E402
-from qa.schema import SECTION_KINDS  # noqa: E402
-from qa.store import IndexDamaged, IndexMissing  # noqa: E402
+from qa import (SECTION_KINDS, Answer, Assistant, Filters, IndexDamaged, IndexMissing, IndexStatus,  # noqa: E402
+                IssueError, QuestionError, Settings, expected, format_date, text_list, text_value, to_markdown, user_message)
 
 from . import render  # noqa: E402
 from .tools import MCP_PATH, ArchiveTools, McpGuard  # noqa: E402
@@ -52,11 +54,8 @@ EXAMPLES = [
 
 # JSON-friendly forms of the core's results (the API returns them; the chat state keeps them).
 
-def citation_dict(c) -> dict:
-    return c.to_dict()
-
-
 def answer_dict(a) -> dict:
+    """`Answer.to_dict()` and the Markdown the export button offers."""
     return a.to_dict() | {"markdown": to_markdown(a)}
 
 
@@ -64,12 +63,8 @@ def draft_turn(draft) -> dict:
     """An LLM answer being written, as a turn: the sentences verified so far."""
     model = draft.backend.removeprefix("llm:")
     return {"question": draft.question, "answer": draft.text, "outcome": "answered", "abstained": False,
-            "citations": [citation_dict(c) for c in draft.citations],
+            "citations": [c.to_dict() for c in draft.citations],
             "notes": [f"{model} is writing; each sentence appears once the passage it cites supports it…"]}
-
-
-def hit_dict(h) -> dict:
-    return h.to_dict()
 
 
 def make_filters(date_from: str | None, date_to: str | None, issues, kinds) -> tuple[Filters, list[str]]:
@@ -186,12 +181,11 @@ class Handlers:
         if c is None:
             return render.viewer_placeholder(f"The answer has no source [{n}].")
         try:
-            issue = self.qa.get_issue(c["issue_date"])
-            section = issue.section(c["section_id"])
+            found = self.qa.locate_citation(c["issue_date"], c["section_id"], c["sentences"], c["text"],
+                                            c["part_index"], c["part"])
         except KeyError:
             return render.viewer_placeholder(f"{c['issue_title']} is no longer in the index (it was removed or replaced).")
-        spans = locate(section.parts, c["sentences"], c["text"], c["part_index"], c["part"])
-        return render.section_html(issue, section, spans, cited=c)
+        return render.section_html(found.issue, found.section, found.spans, cited=c)
 
     def clear_chat(self):
         return [], [], render.sources_html(None), render.viewer_placeholder(), None
@@ -211,20 +205,21 @@ class Handlers:
 
     # Library ------------------------------------------------------------------------------
 
+    @readable_errors
     def refresh(self):
         """Everything that lists the issues: banner, header, library, issue pickers, admin info."""
         try:
-            issues, warning = self.qa.list_issues(), self.qa.index_warning
+            issues, index = self.qa.list_issues(), self.qa.index_status()
         except Exception as e:  # noqa: BLE001 - no usable index: the banner says why and how to fix it
             message = readable(e)
             return (gr.Markdown(f"**Index problem:** {render.md(message)}", visible=True),
                     render.md("No usable index."), render.library_html([]), gr.Dropdown(choices=[]),
                     gr.Dropdown(choices=[]), render.md(message))
-        banner = (gr.Markdown(f"**Warning:** {render.md(warning)}. Admin → Update repairs it.", visible=True)
-                  if warning else gr.Markdown("", visible=False))
+        banner = (gr.Markdown(f"**Warning:** {render.md(index.warning)}. Admin → Update repairs it.", visible=True)
+                  if index.warning else gr.Markdown("", visible=False))
         choices = [(render.fmt_date(i["issue_date"]), i["issue_date"]) for i in issues]
         return (banner, render.md(render.status_text(issues)), render.library_html(issues),
-                gr.Dropdown(choices=choices), gr.Dropdown(choices=choices), self.index_info())
+                gr.Dropdown(choices=choices), gr.Dropdown(choices=choices), self.index_info(index))
 
     def section_choices(self, date: str):
         issue = self.qa.get_issue(date)
@@ -261,6 +256,10 @@ class Handlers:
 
     # Add an issue -------------------------------------------------------------------------
 
+    def clear_upload(self):
+        return "", gr.Button(visible=False), gr.Button(visible=False), ""
+
+    @readable_errors
     def preview_upload(self, path, progress=gr.Progress()):
         """Parse the upload and show what it holds; nothing is written."""
         if not path:
@@ -296,31 +295,34 @@ class Handlers:
             headline = f"{preview.issue.title} is already indexed, unchanged."
         return render.report_html(report.to_dict(), headline), hidden, hidden
 
+    @readable_errors
     def add_new(self, path, progress=gr.Progress()):
         return self.add_upload(path, False, progress)
 
+    @readable_errors
     def replace_existing(self, path, progress=gr.Progress()):
         return self.add_upload(path, True, progress)
 
     # Admin --------------------------------------------------------------------------------
 
-    def index_info(self) -> str:
-        snap, settings = self.qa.snapshot, self.qa.settings
-        m = snap.manifest
-        return render.md(f"Index {snap.generation}, built {m.created or '?'} with {m.model}: "
-                         f"{len(snap.issues)} issues, {len(snap.chunks)} passages. Corpus folder "
+    def index_info(self, index: IndexStatus) -> str:
+        settings = self.qa.settings
+        return render.md(f"Index {index.generation}, built {index.created or '?'} with {index.model}: "
+                         f"{index.issues} issues, {index.passages} passages. Corpus folder "
                          f"{settings.corpus_dir}, index folder {settings.index_dir}.")
 
     def update_index(self, rebuild: bool, progress):
         try:
             report = self.qa.update(rebuild=rebuild, progress=self._progress(progress))
-        except Exception as e:  # noqa: BLE001 - the reason, in the page
+            return render.report_html(report.to_dict(), "Rebuilt the index." if rebuild else "Index updated.")
+        except Exception as e:  # noqa: BLE001 - the reason (EmptyCorpus, a damaged index, a bug), in the page
             return render.message_html("error", f"Failed: {readable(e)}. The index is unchanged.")
-        return render.report_html(report.to_dict(), "Rebuilt the index." if rebuild else "Index updated.")
 
+    @readable_errors
     def rebuild(self, progress=gr.Progress()):
         return self.update_index(True, progress)
 
+    @readable_errors
     def update(self, progress=gr.Progress()):
         return self.update_index(False, progress)
 
@@ -348,7 +350,7 @@ class Handlers:
         filters, _ = make_filters(date_from, date_to, issues, kinds)
         result = self.qa.search(question, k=k, filters=filters)
         return {"question": result.query.question, "notes": list(result.query.notes) + list(result.notes),
-                "hits": [hit_dict(h) for h in result.hits]}
+                "hits": [h.to_dict() for h in result.hits]}
 
     @readable_errors
     def api_list_issues(self) -> list[dict]:
@@ -378,7 +380,11 @@ class Handlers:
 
 def build_app(assistant: Assistant, mcp: bool = False) -> gr.Blocks:
     """The page and its API. `mcp`: publish `ui.tools` as the API's (and MCP's) documented
-    endpoints; the endpoints below stay callable but undocumented, so MCP lists only the tools."""
+    endpoints; the endpoints below stay callable but undocumented, so MCP lists only the tools.
+
+    Each tab is laid out by its own function, which wires its listeners right after the
+    components they use. Only the refresh after a write is wired here: what it updates (the
+    banner, the header, the library, the issue pickers, the Admin info) spans every tab."""
     h = Handlers(assistant)
     with gr.Blocks(title="China Industries archive") as demo:
         gr.Markdown("## China Industries archive assistant\n"
@@ -386,108 +392,134 @@ def build_app(assistant: Assistant, mcp: bool = False) -> gr.Blocks:
                     "issues; click a source to read it in context.")
         banner = gr.Markdown(visible=False, elem_id="index-warning")
         status = gr.Markdown(elem_id="status")
-        turns = gr.State([])
-        current = gr.State(None)
-
         with gr.Tabs():
-            with gr.Tab("Ask", id="ask"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        chat = gr.Chatbot(label="Conversation", height=560, latex_delimiters=[],
-                                          feedback_options=None, buttons=["copy", "copy_all"], elem_id="chat",
-                                          placeholder="Ask about Chinese industrial policy as reported in "
-                                                      "China Industries. Answers cite the issues.")
-                        with gr.Row():
-                            question = gr.Textbox(show_label=False, placeholder="Your question", scale=5,
-                                                  elem_id="question", autofocus=True)
-                            ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                        gr.Examples(EXAMPLES, inputs=question, label="Examples")
-                        with gr.Accordion("Filters", open=False, elem_id="filters"):
-                            with gr.Row():
-                                date_from = gr.Textbox(label="Issues from", placeholder="YYYY-MM-DD", elem_id="date-from")
-                                date_to = gr.Textbox(label="Issues to", placeholder="YYYY-MM-DD", elem_id="date-to")
-                            issue_pick = gr.Dropdown(label="Only these issues (none chosen: all)", multiselect=True,
-                                                     choices=[], elem_id="issue-pick")
-                            kinds = gr.CheckboxGroup(KIND_CHOICES, value=list(SECTION_KINDS), label="Section kinds",
-                                                     elem_id="kinds")
-                        with gr.Accordion("Export this answer (Markdown, with full references)", open=False,
-                                          elem_id="export"):
-                            export_text = gr.Textbox(label="Markdown", lines=8, max_lines=20, interactive=False,
-                                                     buttons=["copy"], visible=False, elem_id="export-text")
-                            export_btn = gr.DownloadButton("Download .md", visible=False, elem_id="export-download")
-                    with gr.Column(scale=2):
-                        gr.Markdown("### Sources")
-                        sources = gr.HTML(render.sources_html(None), js_on_load=render.JS_OPEN, elem_id="sources")
-                        gr.Markdown("### Source viewer")
-                        viewer = gr.HTML(render.viewer_placeholder(), js_on_load=render.JS_SCROLL, elem_id="viewer")
-
-            with gr.Tab("Library", id="library"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2):
-                        library = gr.HTML(js_on_load=render.JS_OPEN, elem_id="library")
-                    with gr.Column(scale=3):
-                        with gr.Row():
-                            lib_issue = gr.Dropdown(label="Issue", choices=[], elem_id="lib-issue")
-                            lib_section = gr.Dropdown(label="Section", choices=[], elem_id="lib-section")
-                        reader = gr.HTML(render.viewer_placeholder("Click a title in the list, or choose an issue "
-                                                                   "and a section."), js_on_load=None, elem_id="reader")
-
-            with gr.Tab("Add an issue", id="add"):
-                gr.Markdown("Upload one issue as the PDF MERICS publishes, or as `.md` / `.txt`. You see what was "
-                            "found in it before anything is indexed; it is saved in the corpus under a name made "
-                            "from its date.")
-                upload = gr.File(label="Issue file (.pdf, .md or .txt)", file_types=[".pdf", ".md", ".txt"],
-                                 type="filepath", elem_id="upload")
-                preview = gr.HTML(js_on_load=None, elem_id="preview")
-                with gr.Row():
-                    add_btn = gr.Button("Add to the index", variant="primary", visible=False, elem_id="add-confirm")
-                    replace_btn = gr.Button("Replace the indexed issue", variant="stop", visible=False,
-                                            elem_id="add-replace")
-                add_result = gr.HTML(js_on_load=None, elem_id="add-result")
-
-            with gr.Tab("Admin", id="admin"):
-                info = gr.Markdown(elem_id="index-info")
-                gr.Markdown("Update reads `corpus/` again and re-embeds only what changed; a rebuild re-embeds "
-                            "everything. Questions keep being answered from the current index meanwhile.")
-                with gr.Row():
-                    update_btn = gr.Button("Update from the corpus folder", elem_id="update")
-                    rebuild_btn = gr.Button("Rebuild the whole index", variant="stop", elem_id="rebuild")
-                admin_result = gr.HTML(js_on_load=None, elem_id="admin-result")
-
+            issue_pick = ask_tab(h)
+            library, lib_issue = library_tab(h)
+            added = add_tab(h)
+            info, updated = admin_tab(h)
         listing = [banner, status, library, issue_pick, lib_issue, info]
-        ask_io = dict(fn=h.ask, inputs=[question, turns, date_from, date_to, issue_pick, kinds],
-                      outputs=[chat, turns, question, sources, viewer, current], show_progress="minimal",
-                      **READ, **PRIVATE)
-        ask_btn.click(**ask_io)
-        question.submit(**ask_io)
-        chat.select(h.select_message, [turns], [sources, viewer, current], **READ, **PRIVATE)
-        chat.clear(h.clear_chat, None, [chat, turns, sources, viewer, current], **PRIVATE)
-        sources.click(h.open_source, [turns, current], [sources, viewer, current], **READ, **PRIVATE)
-
-        library.click(h.open_from_library, None, [lib_issue, lib_section, reader], **READ, **PRIVATE)
-        lib_issue.input(h.choose_issue, lib_issue, [lib_section, reader], **READ, **PRIVATE)
-        lib_section.input(h.read_section, [lib_issue, lib_section], reader, **READ, **PRIVATE)
-
-        upload.upload(h.preview_upload, upload, [preview, add_btn, replace_btn, add_result], **READ, **PRIVATE)
-        upload.clear(lambda: ("", gr.Button(visible=False), gr.Button(visible=False), ""), None,
-                     [preview, add_btn, replace_btn, add_result], **PRIVATE)
-        for btn, fn in ((add_btn, h.add_new), (replace_btn, h.replace_existing)):
-            btn.click(fn, upload, [add_result, add_btn, replace_btn], **WRITE, **PRIVATE).then(
-                h.refresh, None, listing, **READ, **PRIVATE)
-        update_btn.click(h.update, None, admin_result, **WRITE, **PRIVATE).then(h.refresh, None, listing, **PRIVATE)
-        rebuild_btn.click(h.rebuild, None, admin_result, **WRITE, **PRIVATE).then(h.refresh, None, listing, **PRIVATE)
+        for write in added:
+            write.then(h.refresh, None, listing, **READ, **PRIVATE)
+        for write in updated:
+            write.then(h.refresh, None, listing, **PRIVATE)
         demo.load(h.refresh, None, listing, **PRIVATE)
-
-        current.change(h.export, [turns, current], [export_text, export_btn], **PRIVATE)
-
-        api = dict(api_visibility="undocumented") if mcp else {}
-        gr.api(h.api_ask, api_name="ask", **READ, **api)
-        gr.api(h.api_search, api_name="search", **READ, **api)
-        gr.api(h.api_list_issues, api_name="list_issues", **READ, **api)
-        gr.api(h.api_add_issue, api_name="add_issue", **WRITE, **api)
+        api_endpoints(h, mcp)
         if mcp:
             ArchiveTools(assistant).register()
     return demo
+
+
+def ask_tab(h: Handlers) -> gr.Dropdown:
+    """Chat, filters, export, sources and the source viewer; returns the issue filter (refreshed
+    with the listing)."""
+    with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+        turns = gr.State([])  # the answered turns, as answer_dict gives them
+        current = gr.State(None)  # {"turn", "n"}: the answer (and source) shown in the panels
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(label="Conversation", height=560, latex_delimiters=[],
+                              feedback_options=None, buttons=["copy", "copy_all"], elem_id="chat",
+                              placeholder="Ask about Chinese industrial policy as reported in "
+                                          "China Industries. Answers cite the issues.")
+            with gr.Row():
+                question = gr.Textbox(show_label=False, placeholder="Your question", scale=5,
+                                      elem_id="question", autofocus=True)
+                ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+            gr.Examples(EXAMPLES, inputs=question, label="Examples")
+            date_from, date_to, issue_pick, kinds = filters_panel()
+            export_text, export_btn = export_panel()
+        with gr.Column(scale=2):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(render.sources_html(None), js_on_load=render.JS_OPEN, elem_id="sources")
+            gr.Markdown("### Source viewer")
+            viewer = gr.HTML(render.viewer_placeholder(), js_on_load=render.JS_SCROLL, elem_id="viewer")
+    ask = dict(fn=h.ask, inputs=[question, turns, date_from, date_to, issue_pick, kinds],
+               outputs=[chat, turns, question, sources, viewer, current], show_progress="minimal", **READ, **PRIVATE)
+    ask_btn.click(**ask)
+    question.submit(**ask)
+    chat.select(h.select_message, [turns], [sources, viewer, current], **READ, **PRIVATE)
+    chat.clear(h.clear_chat, None, [chat, turns, sources, viewer, current], **PRIVATE)
+    sources.click(h.open_source, [turns, current], [sources, viewer, current], **READ, **PRIVATE)
+    current.change(h.export, [turns, current], [export_text, export_btn], **PRIVATE)
+    return issue_pick
+
+
+def filters_panel():
+    with gr.Accordion("Filters", open=False, elem_id="filters"):
+        with gr.Row():
+            date_from = gr.Textbox(label="Issues from", placeholder="YYYY-MM-DD", elem_id="date-from")
+            date_to = gr.Textbox(label="Issues to", placeholder="YYYY-MM-DD", elem_id="date-to")
+        issue_pick = gr.Dropdown(label="Only these issues (none chosen: all)", multiselect=True,
+                                 choices=[], elem_id="issue-pick")
+        kinds = gr.CheckboxGroup(KIND_CHOICES, value=list(SECTION_KINDS), label="Section kinds", elem_id="kinds")
+    return date_from, date_to, issue_pick, kinds
+
+
+def export_panel():
+    with gr.Accordion("Export this answer (Markdown, with full references)", open=False, elem_id="export"):
+        export_text = gr.Textbox(label="Markdown", lines=8, max_lines=20, interactive=False,
+                                 buttons=["copy"], visible=False, elem_id="export-text")
+        export_btn = gr.DownloadButton("Download .md", visible=False, elem_id="export-download")
+    return export_text, export_btn
+
+
+def library_tab(h: Handlers) -> tuple[gr.HTML, gr.Dropdown]:
+    """Every issue, and a reader for any section; returns what the listing refreshes."""
+    with gr.Tab("Library", id="library"), gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            library = gr.HTML(js_on_load=render.JS_OPEN, elem_id="library")
+        with gr.Column(scale=3):
+            with gr.Row():
+                lib_issue = gr.Dropdown(label="Issue", choices=[], elem_id="lib-issue")
+                lib_section = gr.Dropdown(label="Section", choices=[], elem_id="lib-section")
+            reader = gr.HTML(render.viewer_placeholder("Click a title in the list, or choose an issue "
+                                                       "and a section."), js_on_load=None, elem_id="reader")
+    library.click(h.open_from_library, None, [lib_issue, lib_section, reader], **READ, **PRIVATE)
+    lib_issue.input(h.choose_issue, lib_issue, [lib_section, reader], **READ, **PRIVATE)
+    lib_section.input(h.read_section, [lib_issue, lib_section], reader, **READ, **PRIVATE)
+    return library, lib_issue
+
+
+def add_tab(h: Handlers) -> list:
+    """Upload, preview, then add or replace; returns the two writes (the listing refreshes after each)."""
+    with gr.Tab("Add an issue", id="add"):
+        gr.Markdown("Upload one issue as the PDF MERICS publishes, or as `.md` / `.txt`. You see what was "
+                    "found in it before anything is indexed; it is saved in the corpus under a name made "
+                    "from its date.")
+        upload = gr.File(label="Issue file (.pdf, .md or .txt)", file_types=[".pdf", ".md", ".txt"],
+                         type="filepath", elem_id="upload")
+        preview = gr.HTML(js_on_load=None, elem_id="preview")
+        with gr.Row():
+            add_btn = gr.Button("Add to the index", variant="primary", visible=False, elem_id="add-confirm")
+            replace_btn = gr.Button("Replace the indexed issue", variant="stop", visible=False,
+                                    elem_id="add-replace")
+        add_result = gr.HTML(js_on_load=None, elem_id="add-result")
+    upload.upload(h.preview_upload, upload, [preview, add_btn, replace_btn, add_result], **READ, **PRIVATE)
+    upload.clear(h.clear_upload, None, [preview, add_btn, replace_btn, add_result], **PRIVATE)
+    return [btn.click(fn, upload, [add_result, add_btn, replace_btn], **WRITE, **PRIVATE)
+            for btn, fn in ((add_btn, h.add_new), (replace_btn, h.replace_existing))]
+
+
+def admin_tab(h: Handlers) -> tuple[gr.Markdown, list]:
+    """What the index is, update and rebuild; returns the info (refreshed with the listing) and the writes."""
+    with gr.Tab("Admin", id="admin"):
+        info = gr.Markdown(elem_id="index-info")
+        gr.Markdown("Update reads `corpus/` again and re-embeds only what changed; a rebuild re-embeds "
+                    "everything. Questions keep being answered from the current index meanwhile.")
+        with gr.Row():
+            update_btn = gr.Button("Update from the corpus folder", elem_id="update")
+            rebuild_btn = gr.Button("Rebuild the whole index", variant="stop", elem_id="rebuild")
+        admin_result = gr.HTML(js_on_load=None, elem_id="admin-result")
+    return info, [update_btn.click(h.update, None, admin_result, **WRITE, **PRIVATE),
+                  rebuild_btn.click(h.rebuild, None, admin_result, **WRITE, **PRIVATE)]
+
+
+def api_endpoints(h: Handlers, mcp: bool) -> None:
+    """The named JSON endpoints; undocumented when the MCP tools are the documented API."""
+    api = dict(api_visibility="undocumented") if mcp else {}
+    gr.api(h.api_ask, api_name="ask", **READ, **api)
+    gr.api(h.api_search, api_name="search", **READ, **api)
+    gr.api(h.api_list_issues, api_name="list_issues", **READ, **api)
+    gr.api(h.api_add_issue, api_name="add_issue", **WRITE, **api)
 
 
 def launch(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: int | None = 7860,
@@ -548,6 +580,30 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def ready_index(assistant: Assistant) -> bool:
+    """Warn about a damaged index; build one when there is none that verifies. False: it could not be built."""
+    settings = assistant.settings
+    try:
+        if assistant.index_warning:
+            print(f"warning: {assistant.index_warning}", file=sys.stderr, flush=True)
+        return True
+    except IndexMissing as e:  # none yet, or none that verifies: build one from the corpus
+        # Building first also makes the ONNX export that the embedding model then loads from.
+        print(f"warning: {e.where}; no generation of the index verifies: rebuilding it from {settings.corpus_dir}…"
+              if isinstance(e, IndexDamaged) else
+              f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir}…", flush=True)
+    from .cli import progress_bar
+    try:
+        report = assistant.update(progress=progress_bar())
+    except Exception as e:  # noqa: BLE001 - one line, not a traceback
+        print(f"error: {readable(e)}", file=sys.stderr)
+        return False
+    print(report.summary(), flush=True)
+    for r in report.refused:
+        print(f"  refused: {r}", file=sys.stderr)
+    return True
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None,
           mcp: bool = False) -> int:
     """`qa serve`: build the index if there is none, then serve the UI until interrupted."""
@@ -569,23 +625,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_fi
               "choose another with --port / --host", file=sys.stderr)
         return 1
     assistant = Assistant(settings)
-    try:
-        if assistant.index_warning:
-            print(f"warning: {assistant.index_warning}", file=sys.stderr, flush=True)
-    except IndexMissing as e:  # none yet, or none that verifies: build one from the corpus
-        # Building first also makes the ONNX export that the embedding model then loads from.
-        print(f"warning: {e.where}; no generation of the index verifies: rebuilding it from {settings.corpus_dir}…"
-              if isinstance(e, IndexDamaged) else
-              f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir}…", flush=True)
-        from .cli import progress_bar
-        try:
-            report = assistant.update(progress=progress_bar())
-        except Exception as e:  # noqa: BLE001 - one line, not a traceback
-            print(f"error: {readable(e)}", file=sys.stderr)
-            return 1
-        print(report.summary(), flush=True)
-        for r in report.refused:
-            print(f"  refused: {r}", file=sys.stderr)
+    if not ready_index(assistant):
+        return 1
     print(f"Loading the embedding model ({settings.model})…", flush=True)
     assistant.embedder  # now, so that the first question does not wait for it
     print(render.status_text(assistant.list_issues()), flush=True)

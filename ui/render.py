@@ -9,8 +9,9 @@ is escaped before it is placed in markup.
   `esc()` on every document string; gradio inserts it with innerHTML, which never runs a
   `<script>`, and escaping means no `<img onerror>` or attribute can exist either.
 
-Nothing here searches or parses: the inputs are `qa` objects and the JSON-friendly dicts
-of `ui.app`.
+Nothing here searches or parses: the inputs are `qa` objects (an Issue and Section with the
+spans `Assistant.locate_citation` found) and the JSON-friendly dicts of `ui.app`. Only names
+`qa` exports are used.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import html
 import re
 from typing import Sequence
 
-from qa.highlight import Span, find_spans
-from qa.schema import ARTICLE, ITEM, Issue, Section, SectionKind, format_date
+from qa import ARTICLE, ITEM, Issue, Section, SectionKind, Span, find_spans, format_date
 
 KIND_LABELS = {k.value: k.label for k in SectionKind}
 SEARCHING = "Searching the archive…"
