@@ -19,13 +19,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .chunk import chunk_issue, enforce_limit, unit_embed_texts
 from .embed import Embedder, make_embedder, model_folder, resolve_model
 from .parse import SUFFIXES, read_issue
+from .progress import Phase, Progress, Step
 from .schema import Chunk, Issue, IssueError
 from .settings import Settings
 from .store import (IndexDamaged, IndexMissing, IssueEntry, Manifest, Snapshot, current_generation, generations,
@@ -34,10 +34,6 @@ from .writer import publish, sweep, write_generation, writer_lock
 
 class EmptyCorpus(ValueError):
     """Nothing in the corpus can be indexed; the live index is kept."""
-
-
-# progress(done, total, what)
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -170,7 +166,7 @@ def _update(settings: Settings, embedder: Embedder, rebuild: bool, progress: Pro
     files = corpus_files(Path(settings.corpus_dir))
     for n, path in enumerate(files):
         if progress:
-            progress(n, len(files), f"reading {path.name}")
+            progress(n, len(files), Step(Phase.READING, path.name))
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         prior = old_by_source.get(path.name)
         if prior and prior[1].sha256 == digest:
@@ -245,7 +241,7 @@ def _update(settings: Settings, embedder: Embedder, rebuild: bool, progress: Pro
     vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
     unit_vectors, report.sentences_embedded = _embed_units(embedder, chunks, old, progress)
     if progress:
-        progress(1, 1, "writing the index")
+        progress(1, 1, Step(Phase.WRITING))
     manifest = Manifest(model=embedder.name, backend=str(embedder.backend), dim=embedder.dim, chunking=chunking,
                         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         issues={d: IssueEntry(source=i.source, sha256=i.sha256,
@@ -300,10 +296,10 @@ def _restore(target: Path, saved: dict[Path, bytes]) -> None:
 
 
 def _pages(progress: Progress | None, name: str) -> Progress | None:
-    """A PDF's page progress, as "pages of <file>"."""
+    """A PDF's page progress, naming the file ("pages of <file>")."""
     if progress is None:
         return None
-    return lambda done, total, _what: progress(done, total, f"pages of {name}")
+    return lambda done, total, _what: progress(done, total, Step(Phase.PAGES, name))
 
 
 def _key(c: Chunk) -> str:
@@ -325,11 +321,11 @@ def _embed_units(embedder: Embedder, chunks: list[Chunk], old, progress: Progres
         nonlocal done
         done += n
         if progress:
-            progress(done, len(todo), "embedding sentences")
+            progress(done, len(todo), Step(Phase.EMBEDDING_SENTENCES))
 
     if todo:
         if progress:
-            progress(0, len(todo), "embedding sentences")
+            progress(0, len(todo), Step(Phase.EMBEDDING_SENTENCES))
         known.update(zip(todo, embedder.embed(todo, progress=step)))
     if not texts:
         return np.zeros((0, embedder.dim), np.float32), len(todo)
@@ -343,12 +339,12 @@ def _embed(embedder: Embedder, chunks: list[Chunk], progress: Progress | None) -
         nonlocal done
         done += n
         if progress:
-            progress(done, len(chunks), "embedding")
+            progress(done, len(chunks), Step(Phase.EMBEDDING))
 
     if not chunks:
         return np.zeros((0, embedder.dim), np.float32)
     if progress:
-        progress(0, len(chunks), "embedding")  # the bar appears before the first batch is done
+        progress(0, len(chunks), Step(Phase.EMBEDDING))  # the bar appears before the first batch is done
     return embedder.embed([c.embed_text for c in chunks], progress=step)
 
 
