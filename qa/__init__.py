@@ -20,6 +20,7 @@ from .indexer import EmptyCorpus, UpdateReport, update_index
 from .inputs import expected, text_list, text_value, user_message
 from .integrity import IndexDamaged, IndexMissing
 from .parse import parse_issue, read_issue
+from .progress import Phase, Progress, Step
 from .query import Filters, QuestionError
 from .schema import (ARTICLE, ITEM, SECTION_KINDS, Answer, Chunk, Citation, Hit, Issue, IssueError, Outcome, Part,
                      PartKind, Section, SectionKind, format_date, issue_title)
@@ -28,6 +29,6 @@ from .settings import Settings
 __all__ = ["Assistant", "CitedSection", "IndexStatus", "Preview", "chunk_issue", "chunk_section", "reference",
            "to_markdown", "Span", "find_spans", "EmptyCorpus", "UpdateReport", "update_index", "expected",
            "text_list", "text_value", "user_message", "IndexDamaged", "IndexMissing", "parse_issue", "read_issue",
-           "Filters", "QuestionError", "ARTICLE", "ITEM", "SECTION_KINDS", "Answer",
+           "Filters", "QuestionError", "Phase", "Progress", "Step", "ARTICLE", "ITEM", "SECTION_KINDS", "Answer",
            "Chunk", "Citation", "Hit", "Issue", "IssueError", "Outcome", "Part", "PartKind", "Section", "SectionKind",
            "format_date", "issue_title", "Settings"]

@@ -25,7 +25,7 @@ from .answer import Answerer
 from .embed import Embedder, make_embedder
 from .generate import Draft, make_answerer
 from .highlight import Span, locate
-from .indexer import Progress, UpdateReport, add_issue_file, update_index
+from .indexer import Progress, UpdateReport, add_issue_file, issue_status, update_index
 from .inputs import chat_history, clean_text, filters_of, question_text, result_count
 from .parse import SUFFIXES, parse_issue, read_intake
 from .query import Filters, interpret
@@ -231,16 +231,13 @@ class Assistant:
         intake = read_intake(data, name, progress)
         issue = parse_issue(intake.text, name, hashlib.sha256(data).hexdigest())
         target = f"merics-china-industries-{issue.date}{_suffix(name)}"
-        existing = None
         try:
             info = self.snapshot.manifest.issues.get(issue.date)
         except FileNotFoundError:  # no usable index: adding the issue builds one
             info = None
-        if info:
-            existing = info.source
-            status = "same" if info.sha256 == issue.sha256 else "changed"
-        else:
-            status = "new"
+        # The same test the indexer reports added / updated / unchanged with, so the two agree.
+        status = issue_status(info, issue.sha256)
+        existing = info.source if info else None
         return Preview(issue=issue, status=status, existing_source=existing, target_name=target,
                        pages=intake.pages, seconds=intake.seconds)
 

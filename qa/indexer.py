@@ -10,6 +10,14 @@ Only a generation whose every file matches its manifest's hashes is reused. When
 one is damaged, the update repairs: it reuses the newest generation that verifies, or
 re-embeds everything when none does. `--rebuild` reads nothing of the old index, so it
 works from any state of index/. `check_index` is `qa index --check`.
+
+An update is four stages, each a plain function over the previous one's result:
+  plan    `plan_update`: the generation to reuse or why everything is re-embedded, and each
+          corpus file added, updated, unchanged, removed or refused (a `Plan`)
+  chunk   `chunk_changed` cuts what changed; `arrange_rows` lays it out with the kept rows
+  embed   `embed_passages`, `embed_units`: only texts no earlier generation embedded
+  write   `write_update` writes the generation aside and swaps it in (`keep_live` when
+          nothing changed)
 """
 
 from __future__ import annotations
@@ -19,13 +27,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .chunk import chunk_issue, enforce_limit, unit_embed_texts
 from .embed import Embedder, make_embedder, model_folder, resolve_model
 from .parse import SUFFIXES, read_issue
+from .progress import Phase, Progress, Step
 from .schema import Chunk, Issue, IssueError
 from .settings import Settings
 from .store import (IndexDamaged, IndexMissing, IssueEntry, Manifest, Snapshot, current_generation, generations,
@@ -34,10 +42,6 @@ from .writer import publish, sweep, write_generation, writer_lock
 
 class EmptyCorpus(ValueError):
     """Nothing in the corpus can be indexed; the live index is kept."""
-
-
-# progress(done, total, what)
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -126,6 +130,60 @@ def prepare_export(settings: Settings) -> tuple[str, list[str]]:
     return (str(export) if made else ""), []
 
 
+def _update(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> UpdateReport:
+    """The body of update_index, stage by stage; the caller holds the writer lock."""
+    t0 = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    plan = plan_update(settings, embedder, rebuild, progress)
+    report = plan.report
+    if plan.old and not report.changed:
+        keep_live(index_dir, plan.old)
+        report.chunks_total = len(plan.old.chunks)
+        report.generation = plan.old.generation
+    else:
+        rows = arrange_rows(plan, chunk_changed(plan.fresh, settings.index.chunk_tokens, embedder, report))
+        vectors, report.chunks_embedded = embed_passages(embedder, rows, plan.old, progress)
+        unit_vectors, report.sentences_embedded = embed_units(embedder, rows.chunks, plan.old, progress)
+        report.generation = write_update(index_dir, plan, embedder, rows.chunks, vectors, unit_vectors, progress)
+        report.chunks_total = len(rows.chunks)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+# Stage 1, plan: what the new generation holds, what it reuses, and what changed --------------
+
+@dataclass
+class Plan:
+    """What an update will do, worked out before anything is chunked or embedded."""
+    report: UpdateReport
+    """Filled in so far: added / updated / unchanged / removed / refused, warnings, rebuilt, repaired."""
+    chunking: dict
+    old: Snapshot | None = None
+    """The verified generation whose chunks and vectors are reused; None: everything is embedded."""
+    before: dict[str, IssueEntry] = field(default_factory=dict)
+    """The issues indexed before (even when `old` is not reused), which the report is made against."""
+    issues: dict[str, Issue] = field(default_factory=dict)
+    """Date -> issue, for every issue the new generation holds."""
+    kept: dict[str, list[int]] = field(default_factory=dict)
+    """Date -> its rows in `old`, for issues copied as they are."""
+    fresh: list[Issue] = field(default_factory=list)
+    """Issues to chunk again (new, changed, or all of them on a full rebuild), in corpus file order."""
+
+
+def plan_update(settings: Settings, embedder: Embedder, rebuild: bool = False,
+                progress: Progress | None = None) -> Plan:
+    """Read the corpus against the index: whether everything must be re-embedded (and why),
+    and which issue is added, updated, unchanged, removed or refused. Raises EmptyCorpus."""
+    plan = Plan(report=UpdateReport(), chunking=chunking_settings(settings, embedder))
+    plan.old, plan.before = _reusable(Path(settings.index_dir), embedder, plan.chunking, rebuild, plan.report)
+    _read_corpus(plan, corpus_files(Path(settings.corpus_dir)), progress)
+    if not plan.issues:
+        raise EmptyCorpus(f"{settings.corpus_dir}: no issue could be indexed (no readable .md, .txt or .pdf issue); "
+                          "the index was left as it was" + "".join(f"\n  refused: {r}" for r in plan.report.refused))
+    classify(plan)
+    return plan
+
+
 def _reusable(index_dir: Path, embedder: Embedder, chunking: dict, rebuild: bool,
               report: UpdateReport) -> tuple[Snapshot | None, dict[str, IssueEntry]]:
     """The verified generation whose chunks and vectors may be reused (None: embed everything),
@@ -155,108 +213,191 @@ def _reusable(index_dir: Path, embedder: Embedder, chunking: dict, rebuild: bool
     return (None if report.rebuilt else old), m.issues
 
 
-def _update(settings: Settings, embedder: Embedder, rebuild: bool, progress: Progress | None) -> UpdateReport:
-    """The body of update_index; the caller holds the writer lock."""
-    t0 = time.perf_counter()
-    report = UpdateReport()
-    index_dir = Path(settings.index_dir)
-    chunking = chunking_settings(settings, embedder)
-    old, before = _reusable(index_dir, embedder, chunking, rebuild, report)
-
+def _read_corpus(plan: Plan, files: list[Path], progress: Progress | None) -> None:
+    """Fill plan.issues / kept / fresh from the corpus files; a refused file goes to the report."""
+    old, report = plan.old, plan.report
     old_by_source = {e.source: (date, e) for date, e in (old.manifest.issues if old else {}).items()}
-    issues: dict[str, Issue] = {}
-    kept_chunks: dict[str, list[int]] = {}  # issue date -> rows in the old snapshot
-    fresh: list[Issue] = []
-    files = corpus_files(Path(settings.corpus_dir))
     for n, path in enumerate(files):
         if progress:
-            progress(n, len(files), f"reading {path.name}")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            progress(n, len(files), Step(Phase.READING, path.name))
         prior = old_by_source.get(path.name)
-        if prior and prior[1].sha256 == digest:
-            issue = old.issues[prior[0]]
-        else:
-            try:
-                issue = read_issue(path, _pages(progress, path.name))
-            except IssueError as e:
-                report.refused.append(str(e))
-                if prior:  # keep what was indexed rather than lose the issue to a bad edit
-                    report.warnings.append(f"{path.name}: kept the previously indexed version of issue {prior[0]}")
-                    issue = old.issues[prior[0]]
-                else:
-                    continue
-        if issue.date in issues:
-            report.refused.append(f"{path.name}: issue {issue.date} is already in the corpus as "
-                                  f"{issues[issue.date].source}; remove one of the two files")
+        issue = _read_file(path, prior, old, report, progress)
+        if issue is None:
             continue
-        issues[issue.date] = issue
+        if issue.date in plan.issues:
+            report.refused.append(f"{path.name}: issue {issue.date} is already in the corpus as "
+                                  f"{plan.issues[issue.date].source}; remove one of the two files")
+            continue
+        plan.issues[issue.date] = issue
         if old and prior and old.issues.get(prior[0]) is issue:
-            kept_chunks[issue.date] = list(old.rows_by_issue.get(issue.date, []))
+            plan.kept[issue.date] = list(old.rows_by_issue.get(issue.date, []))
         else:
-            fresh.append(issue)
+            plan.fresh.append(issue)
             report.warnings.extend(f"{issue.source}: {w}" for w in issue.warnings)
 
-    if not issues:
-        raise EmptyCorpus(f"{settings.corpus_dir}: no issue could be indexed (no readable .md, .txt or .pdf issue); "
-                          "the index was left as it was" + "".join(f"\n  refused: {r}" for r in report.refused))
-    # Classify against the previous manifest even on a full rebuild, so the report stays true.
-    report.removed = sorted(set(before) - set(issues))
-    for d in sorted(issues):
-        if d in kept_chunks or (d in before and before[d].sha256 == issues[d].sha256):
-            report.unchanged.append(d)
-        else:
-            (report.updated if d in before else report.added).append(d)
 
-    if old and not report.changed:
-        # Nothing to write; still clear what crashed writers left (the lock is ours).
-        others = [g for g in generations(index_dir) if g != old.generation][:1]
-        sweep(index_dir, {old.generation, *others})
-        report.chunks_total = len(old.chunks)
-        report.seconds = time.perf_counter() - t0
-        report.generation = old.generation
-        return report
+def _read_file(path: Path, prior: tuple[str, IssueEntry] | None, old: Snapshot | None, report: UpdateReport,
+               progress: Progress | None) -> Issue | None:
+    """The issue in `path`: the indexed one when its bytes are those indexed (`prior`: its date and
+    entry in `old`), else parsed. None when refused and nothing of it was indexed before."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if prior and prior[1].sha256 == digest:
+        return old.issues[prior[0]]
+    try:
+        return read_issue(path, _pages(progress, path.name))
+    except IssueError as e:
+        report.refused.append(str(e))
+        if not prior:
+            return None
+        # Keep what was indexed rather than lose the issue to a bad edit.
+        report.warnings.append(f"{path.name}: kept the previously indexed version of issue {prior[0]}")
+        return old.issues[prior[0]]
 
-    # Chunk the new and changed issues; reuse any vector whose exact text was embedded before.
-    cache = {_key(c): i for i, c in enumerate(old.chunks)} if old else {}
-    new_chunks: list[Chunk] = []
+
+def _pages(progress: Progress | None, name: str) -> Progress | None:
+    """A PDF's page progress, naming the file ("pages of <file>")."""
+    if progress is None:
+        return None
+    return lambda done, total, _what: progress(done, total, Step(Phase.PAGES, name))
+
+
+def issue_status(entry: IssueEntry | None, sha256: str) -> str:
+    """How an issue stands against the index entry for its date: "new" (none), "same" (the same
+    bytes) or "changed" (same date, different content). The indexer's report and the upload
+    preview both ask this, and must agree."""
+    if entry is None:
+        return "new"
+    return "same" if entry.sha256 == sha256 else "changed"
+
+
+def classify(plan: Plan) -> None:
+    """Sort the planned issues into the report's added / updated / unchanged / removed, against the
+    issues indexed before even on a full rebuild, so the report stays true."""
+    report = plan.report
+    report.removed = sorted(set(plan.before) - set(plan.issues))
+    lists = {"new": report.added, "changed": report.updated, "same": report.unchanged}
+    for d in sorted(plan.issues):
+        status = "same" if d in plan.kept else issue_status(plan.before.get(d), plan.issues[d].sha256)
+        lists[status].append(d)
+
+
+# Stage 2, chunk: the new and changed issues cut into passages, laid out with the kept rows -----
+
+@dataclass
+class Rows:
+    """The rows of the new generation, by issue date."""
+    chunks: list[Chunk]
+    reused: list[int | None]
+    """Per row, its row in the old generation when the row is copied from there; None when cut now."""
+    cut: list[Chunk]
+    """The chunks cut by this update, in the order they were cut (issue by issue in corpus order)."""
+
+
+def chunk_changed(fresh: list[Issue], chunk_tokens: int, embedder: Embedder, report: UpdateReport) -> list[Chunk]:
+    """Chunk `fresh`, each chunk cut to what the model reads; warns of sentences that do not fit."""
+    cut: list[Chunk] = []
     oversize: list[str] = []
     for issue in fresh:
-        new_chunks.extend(enforce_limit(chunk_issue(issue, settings.index.chunk_tokens),
-                                        embedder.count_tokens, embedder.max_tokens, oversize))
+        cut.extend(enforce_limit(chunk_issue(issue, chunk_tokens), embedder.count_tokens, embedder.max_tokens,
+                                 oversize))
     report.warnings.extend(f"{cid}: a single sentence longer than the model reads; its end is not embedded"
                            for cid in oversize)
-    todo = [c for c in new_chunks if _key(c) not in cache]
-    vectors_new = _embed(embedder, todo, progress)
-    report.chunks_embedded = len(todo)
-    by_key = {_key(c): vectors_new[i] for i, c in enumerate(todo)}
+    return cut
 
-    chunks: list[Chunk] = []
-    rows: list[np.ndarray] = []
-    fresh_dates = {i.date for i in fresh}
-    for date in sorted(issues):
+
+def arrange_rows(plan: Plan, cut: list[Chunk]) -> Rows:
+    """Issue by issue in date order: the chunks just cut for a fresh issue, the old rows for a kept one."""
+    rows = Rows(chunks=[], reused=[], cut=cut)
+    fresh_dates = {i.date for i in plan.fresh}
+    for date in sorted(plan.issues):
         if date in fresh_dates:
-            for c in (c for c in new_chunks if c.issue_date == date):
-                chunks.append(c)
-                rows.append(by_key[_key(c)] if _key(c) in by_key else old.vectors[cache[_key(c)]])
+            new = [c for c in cut if c.issue_date == date]
+            rows.chunks.extend(new)
+            rows.reused.extend([None] * len(new))
         else:
-            for r in kept_chunks[date]:
-                chunks.append(old.chunks[r])
-                rows.append(old.vectors[r])
-    vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
-    unit_vectors, report.sentences_embedded = _embed_units(embedder, chunks, old, progress)
+            rows.chunks.extend(plan.old.chunks[r] for r in plan.kept[date])
+            rows.reused.extend(plan.kept[date])
+    return rows
+
+
+# Stage 3, embed: only texts never embedded before; any vector of the same text is reused ------
+
+def embed_passages(embedder: Embedder, rows: Rows, old: Snapshot | None,
+                   progress: Progress | None) -> tuple[np.ndarray, int]:
+    """One vector per row, and how many passages were embedded: a kept row keeps its vector, a
+    chunk just cut reuses the vector of an old chunk with the same embedded text."""
+    cache = {_key(c): i for i, c in enumerate(old.chunks)} if old else {}
+    by_key = {k: old.vectors[i] for k, i in cache.items()}
+    todo = [c for c in rows.cut if _key(c) not in cache]
+    by_key.update(zip(map(_key, todo), _embed_texts(embedder, [c.embed_text for c in todo], Phase.EMBEDDING,
+                                                    progress)))
+    vectors = [old.vectors[r] if r is not None else by_key[_key(c)] for c, r in zip(rows.chunks, rows.reused)]
+    if not vectors:
+        return np.zeros((0, embedder.dim), np.float32), len(todo)
+    return np.vstack(vectors).astype(np.float32), len(todo)
+
+
+def embed_units(embedder: Embedder, chunks: list[Chunk], old: Snapshot | None,
+                progress: Progress | None) -> tuple[np.ndarray, int]:
+    """One vector per quotable unit, chunk by chunk; a unit embedded before (same text read by
+    the embedder) reuses its vector, so an incremental update embeds only new sentences."""
+    texts = [t for c in chunks for t in unit_embed_texts(c)]
+    known: dict[str, np.ndarray] = {}
+    if old is not None and len(old.unit_vectors):
+        old_texts = [t for c in old.chunks for t in unit_embed_texts(c)]
+        known = dict(zip(old_texts, old.unit_vectors))
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    known.update(zip(todo, _embed_texts(embedder, todo, Phase.EMBEDDING_SENTENCES, progress)))
+    if not texts:
+        return np.zeros((0, embedder.dim), np.float32), len(todo)
+    return np.vstack([known[t] for t in texts]).astype(np.float32), len(todo)
+
+
+def _embed_texts(embedder: Embedder, texts: list[str], phase: Phase, progress: Progress | None) -> np.ndarray:
+    """Embed `texts`, reporting `phase` after each of the embedder's batches."""
+    if not texts:
+        return np.zeros((0, embedder.dim), np.float32)
+    what = Step(phase)
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(texts), what)
+
     if progress:
-        progress(1, 1, "writing the index")
-    manifest = Manifest(model=embedder.name, backend=str(embedder.backend), dim=embedder.dim, chunking=chunking,
+        progress(0, len(texts), what)  # the bar appears before the first batch is done
+    return embedder.embed(texts, progress=step)
+
+
+def _key(c: Chunk) -> str:
+    return hashlib.sha1(c.embed_text.encode()).hexdigest()
+
+
+# Stage 4, write: the new generation written aside, then swapped in ------------------------------
+
+def write_update(index_dir: Path, plan: Plan, embedder: Embedder, chunks: list[Chunk], vectors: np.ndarray,
+                 unit_vectors: np.ndarray, progress: Progress | None = None) -> str:
+    """Write the generation and make it the live one; returns its name. The old live generation
+    stays on disk as the fallback a reader uses if the new one is damaged."""
+    if progress:
+        progress(1, 1, Step(Phase.WRITING))
+    manifest = Manifest(model=embedder.name, backend=str(embedder.backend), dim=embedder.dim, chunking=plan.chunking,
                         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         issues={d: IssueEntry(source=i.source, sha256=i.sha256,
                                               chunks=sum(1 for c in chunks if c.issue_date == d))
-                                for d, i in issues.items()})
-    folder = write_generation(index_dir, manifest, chunks, vectors, list(issues.values()), unit_vectors)
-    publish(index_dir, folder, keep=old.generation if old else None)
-    report.generation = folder.name
-    report.chunks_total = len(chunks)
-    report.seconds = time.perf_counter() - t0
-    return report
+                                for d, i in plan.issues.items()})
+    folder = write_generation(index_dir, manifest, chunks, vectors, list(plan.issues.values()), unit_vectors)
+    publish(index_dir, folder, keep=plan.old.generation if plan.old else None)
+    return folder.name
+
+
+def keep_live(index_dir: Path, live: Snapshot) -> None:
+    """Nothing to write; still clear what crashed writers left (the lock is ours), keeping the
+    live generation and the newest other one."""
+    others = [g for g in generations(index_dir) if g != live.generation][:1]
+    sweep(index_dir, {live.generation, *others})
 
 
 def add_issue_file(settings: Settings, embedder: Embedder, data: bytes, target_name: str, date: str,
@@ -297,59 +438,6 @@ def _restore(target: Path, saved: dict[Path, bytes]) -> None:
         target.unlink(missing_ok=True)
     for path, data in saved.items():
         _write_atomic(path, data)
-
-
-def _pages(progress: Progress | None, name: str) -> Progress | None:
-    """A PDF's page progress, as "pages of <file>"."""
-    if progress is None:
-        return None
-    return lambda done, total, _what: progress(done, total, f"pages of {name}")
-
-
-def _key(c: Chunk) -> str:
-    return hashlib.sha1(c.embed_text.encode()).hexdigest()
-
-
-def _embed_units(embedder: Embedder, chunks: list[Chunk], old, progress: Progress | None) -> tuple[np.ndarray, int]:
-    """One vector per quotable unit, chunk by chunk; a unit embedded before (same text read by
-    the embedder) reuses its vector, so an incremental update embeds only new sentences."""
-    texts = [t for c in chunks for t in unit_embed_texts(c)]
-    known: dict[str, np.ndarray] = {}
-    if old is not None and len(old.unit_vectors):
-        old_texts = [t for c in old.chunks for t in unit_embed_texts(c)]
-        known = dict(zip(old_texts, old.unit_vectors))
-    todo = list(dict.fromkeys(t for t in texts if t not in known))
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, len(todo), "embedding sentences")
-
-    if todo:
-        if progress:
-            progress(0, len(todo), "embedding sentences")
-        known.update(zip(todo, embedder.embed(todo, progress=step)))
-    if not texts:
-        return np.zeros((0, embedder.dim), np.float32), len(todo)
-    return np.vstack([known[t] for t in texts]).astype(np.float32), len(todo)
-
-
-def _embed(embedder: Embedder, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, len(chunks), "embedding")
-
-    if not chunks:
-        return np.zeros((0, embedder.dim), np.float32)
-    if progress:
-        progress(0, len(chunks), "embedding")  # the bar appears before the first batch is done
-    return embedder.embed([c.embed_text for c in chunks], progress=step)
 
 
 @dataclass

@@ -17,8 +17,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from .progress import Progress
 from .schema import (ARTICLE, AT_A_GLANCE, COMMENT, CORPORATE_NEWS, DOCUMENT, EXHIBIT, EXPLAINER,
                      ITEM, POLICY_NEWS, Issue, IssueError, Part, Section, format_date)
 from .text import (BULLET, LIST_ITEM, MONTH_RE, clean_inline, month_number, normalize, parse_date, parse_month_day,
@@ -75,7 +75,7 @@ class Intake:
     """Time to extract the text from a PDF."""
 
 
-def read_issue(path: str | Path, progress: Callable[[int, int, str], None] | None = None) -> Issue:
+def read_issue(path: str | Path, progress: Progress | None = None) -> Issue:
     """Parse an issue file; raises IssueError naming the file and the problem.
 
     progress(done, total, what) hears about the pages of a PDF as they are read.

@@ -22,12 +22,9 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable
 
+from .progress import Phase, Progress, Step
 from .schema import IssueError
-
-# progress(done, total, what), as in qa.indexer
-Progress = Callable[[int, int, str], None]
 
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
 # pdf readers accept a header within the first 1,024 bytes and an end marker within the last 1,024.
@@ -129,12 +126,12 @@ def extract_pages(data: bytes, name: str, progress: Progress | None = None) -> l
             total = len(pdf.pages)
             pages = []
             if progress:
-                progress(0, total, "reading pages")
+                progress(0, total, Step(Phase.PAGES))
             for i, page in enumerate(pdf.pages):
                 pages.append(_read_page(page, i + 1))
                 page.close()  # pdfplumber caches every page's objects otherwise
                 if progress:
-                    progress(i + 1, total, "reading pages")
+                    progress(i + 1, total, Step(Phase.PAGES))
     except IssueError:
         raise
     except Exception as e:  # pdfminer raises many types for broken files; the cause decides the message

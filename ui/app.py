@@ -34,7 +34,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from qa import (SECTION_KINDS, Answer, Assistant, Filters, IndexDamaged, IndexMissing, IndexStatus,  # noqa: E402
+from qa import (SECTION_KINDS, Answer, Assistant, Filters, IndexDamaged, IndexMissing, IndexStatus, Phase,  # noqa: E402
                 IssueError, QuestionError, Settings, expected, format_date, text_list, text_value, to_markdown, user_message)
 
 from . import render  # noqa: E402
@@ -50,6 +50,11 @@ EXAMPLES = [
     "What does MERICS think about the smart factory program?",
     "Which foreign companies announced deals in China in November 2024?",
 ]
+
+
+# What the Admin tab's progress bar says for the index's phases (others show their own text).
+_PHASE_LABELS = {Phase.EMBEDDING: "Embedding passages", Phase.EMBEDDING_SENTENCES: "Embedding sentences",
+                 Phase.WRITING: "Writing the index"}
 
 
 # JSON-friendly forms of the core's results (the API returns them; the chat state keeps them).
@@ -329,8 +334,7 @@ class Handlers:
     @staticmethod
     def _progress(progress):
         def cb(done: int, total: int, what: str) -> None:
-            label = {"embedding": "Embedding passages", "embedding sentences": "Embedding sentences",
-                     "writing the index": "Writing the index"}.get(what, what.capitalize())
+            label = _PHASE_LABELS.get(getattr(what, "phase", None)) or what.capitalize()
             progress((done, total) if total else None, desc=label)
         return cb
 

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from qa.progress import Phase
 from qa.schema import ARTICLE, SECTION_KINDS, IssueError, format_date
 from qa.settings import Settings
 
@@ -25,10 +26,11 @@ def progress_bar():
     bars: dict[str, tqdm] = {}
 
     def progress(done: int, total: int, what: str) -> None:
-        if what.startswith("embedding"):
+        phase = getattr(what, "phase", None)  # a qa.progress.Step; plain text has no bar
+        if phase in (Phase.EMBEDDING, Phase.EMBEDDING_SENTENCES):
             desc, unit = what.capitalize(), "text"
-        elif what.startswith("pages of ") or what == "reading pages":
-            desc, unit = "Reading " + what.removeprefix("pages of ").removeprefix("reading "), "page"
+        elif phase is Phase.PAGES:
+            desc, unit = f"Reading {what.subject or 'pages'}", "page"
         else:
             return
         bar = bars.get(what) or bars.setdefault(what, tqdm(total=total, desc=desc, unit=unit,
