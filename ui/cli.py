@@ -147,6 +147,22 @@ def _questions(args):
         yield args.question, args.json
 
 
+# `qa search/ask --json` print the shapes the command has always printed (its scripts rely on
+# them): the records' own to_dict(), narrowed to these keys.
+HIT_KEYS = ("rank", "score", "issue_date", "issue_title", "section", "part", "text")
+CITATION_KEYS = ("n", "issue_date", "section", "part", "text")
+
+
+def search_json(result) -> dict:
+    return {"question": result.query.question,
+            "hits": [{k: d[k] for k in HIT_KEYS} for d in (h.to_dict() for h in result.hits)]}
+
+
+def answer_json(answer) -> dict:
+    d = answer.to_dict()
+    return d | {"citations": [{k: c[k] for k in CITATION_KEYS} for c in d["citations"]]}
+
+
 def _answer_each(args, run, as_json_obj, show) -> int:
     """Run `run(assistant, question)` for each question; print JSON lines or text. One model load."""
     from qa.assistant import Assistant
@@ -178,7 +194,7 @@ def cmd_search(args) -> int:
             print("    " + c.text.replace("\n", "\n    "))
 
     return _answer_each(args, lambda a, q: a.search(q, k=args.k, filters=_filters(args)),
-                        lambda r: {"question": r.query.question, "hits": [h.to_dict() for h in r.hits]}, show)
+                        search_json, show)
 
 
 def cmd_ask(args) -> int:
@@ -195,7 +211,7 @@ def cmd_ask(args) -> int:
             for c in answer.citations:
                 print(f"  [{c.n}] {c.label()}")
 
-    return _answer_each(args, lambda a, q: a.ask(q, filters=_filters(args)), lambda a: a.to_dict(), show)
+    return _answer_each(args, lambda a, q: a.ask(q, filters=_filters(args)), answer_json, show)
 
 
 def cmd_eval(args) -> int:
