@@ -35,6 +35,12 @@ def _error(e: BaseException) -> str:
     return _json({"error": readable(e)})
 
 
+def _where(d: dict) -> dict:
+    """Where a passage is, from a record's to_dict(), with the full reference a model should cite."""
+    return {"issue_date": d["issue_date"], "section_id": d["section_id"], "section": d["section"], "part": d["part"],
+            "reference": reference(d["issue_date"], d["section"], d["part"])}
+
+
 def _filters(date_from: str, date_to: str) -> Filters:
     return Filters(date_from=str(date_from or "").strip() or None, date_to=str(date_to or "").strip() or None)
 
@@ -62,10 +68,7 @@ class ArchiveTools:
             result = self.qa.search(query, k=max(1, min(int(k), 20)), filters=_filters(date_from, date_to))
         except Exception as e:  # noqa: BLE001 - a readable result, never a bare error
             return _error(e)
-        hits = [{"rank": h.rank, "issue_date": h.chunk.issue_date, "section_id": h.chunk.section_id,
-                 "section": h.chunk.section_heading, "part": h.chunk.part_label,
-                 "reference": reference(h.chunk.issue_date, h.chunk.section_heading, h.chunk.part_label),
-                 "text": h.chunk.text} for h in result.hits]
+        hits = [{"rank": d["rank"]} | _where(d) | {"text": d["text"]} for d in (h.to_dict() for h in result.hits)]
         return _json({"query": result.query.question, "notes": list(result.query.notes) + list(result.notes),
                       "hits": hits, "data_note": DATA_NOTE})
 
@@ -90,10 +93,8 @@ class ArchiveTools:
             a = self.qa.ask(question, filters=_filters(date_from, date_to))
         except Exception as e:  # noqa: BLE001
             return _error(e)
-        citations = [{"n": c.n, "issue_date": c.issue_date, "section_id": c.chunk.section_id,
-                      "section": c.chunk.section_heading, "part": c.chunk.part_label,
-                      "reference": reference(c.issue_date, c.chunk.section_heading, c.chunk.part_label),
-                      "quoted": list(c.sentences), "passage": c.chunk.text} for c in a.citations]
+        citations = [{"n": d["n"]} | _where(d) | {"quoted": d["sentences"], "passage": d["text"]}
+                     for d in (c.to_dict() for c in a.citations)]
         return _json({"question": a.question, "outcome": a.outcome.value, "answer": a.text, "citations": citations,
                       "notes": list(a.notes), "backend": a.backend, "data_note": DATA_NOTE})
 
