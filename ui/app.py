@@ -23,10 +23,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
+import logging
 import os
 import socket
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -646,5 +648,25 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth_fi
     if mcp:
         print(f"MCP tools (search_archive, ask, list_issues, read_section) at http://{shown}:{port}{MCP_PATH}/"
               + (" — clients send the login as HTTP Basic" if auth else ""), flush=True)
-    demo.block_thread()
+    wait_until_interrupted(demo)
     return 0
+
+
+def wait_until_interrupted(demo: gr.Blocks) -> None:
+    """Serve until Ctrl+C / SIGINT, then stop at once. Gradio's own `block_thread` lets uvicorn wait
+    for open connections to close, and a browser tab or a gradio_client keeps its heartbeat stream
+    open, so `qa serve` could take minutes to stop; nothing of ours is in flight that needs waiting for
+    (an index update writes aside and swaps atomically)."""
+    try:
+        while demo.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    print("Stopping…", flush=True)
+    if demo.server:
+        # A second for responses in flight; then the open streams are cancelled, which uvicorn logs
+        # as errors with tracebacks (they are expected now, so not shown), and the app shuts down as
+        # usual, its lifespan included (force_exit would skip that, with a traceback of its own).
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+        demo.server.config.timeout_graceful_shutdown = 1
+        demo.server.close()
