@@ -248,9 +248,10 @@ class Settings:
 
     def replace(self, **changes) -> "Settings":
         """Changed copy; "search.bm25_weight" names a field of a group."""
-        known = {f"{g + '.' if g else ''}{n}" for g, n, _ in self._values()} | {f.name for f in dataclasses.fields(self)}
-        for key in set(changes) - known:
-            raise ValueError(f"no setting {key!r}: settings are {', '.join(sorted(known - {f.name for f in dataclasses.fields(self) if _group(f)}))}")
+        settable = {f"{g}.{n}" if g else n for g, n, _ in self._values()}
+        unknown = set(changes) - settable - {f.name for f in dataclasses.fields(self) if _group(f)}
+        if unknown:  # a whole group (search=SearchSettings(...)) may be replaced too
+            raise ValueError(f"no setting {min(unknown)!r}: settings are {', '.join(sorted(settable))}")
         flat = {k: v for k, v in changes.items() if "." not in k}
         out = dataclasses.replace(self, **{k: _coerce(k, v) for k, v in flat.items()})
         for key, value in changes.items():
