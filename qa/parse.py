@@ -471,12 +471,12 @@ def _join_blocks(body: list[_Line]) -> str:
             fresh = True
             continue
         raw = re.sub(r"^\s{0,3}#{1,6}\s*", "", ln.raw)
-        if LIST_ITEM.match(raw):
-            marker = re.match(r"^\s*(\d{1,2}[.)])\s+", raw)
-            body_text = clean_inline(LIST_ITEM.sub("", raw, count=1))
+        if item := LIST_ITEM.match(raw):
+            marker = item.group().strip()  # "1." is kept, any bullet glyph becomes "-"
+            body_text = clean_inline(raw[item.end():])
             # An indented item under another is nested: "  - " keeps it with its parent item.
             nested = "  " if kinds and kinds[-1] == "b" and len(raw) - len(raw.lstrip()) >= 2 else ""
-            blocks.append(nested + (f"{marker.group(1)} {body_text}" if marker else f"- {body_text}"))
+            blocks.append(nested + (f"{marker} {body_text}" if marker[0].isdigit() else f"- {body_text}"))
             kinds.append("b")
             fresh = False
             continue

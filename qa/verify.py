@@ -27,7 +27,7 @@ import numpy as np
 from .lexical import tokenize, words
 from .schema import Chunk
 from .settings import LlmSettings
-from .text import is_list_item, split_units
+from .text import LIST_ITEM, is_list_item, split_units
 # One home for what a name is (capitalised words and acronyms, "5G", "GR-1"; not "Chinese") and
 # for "SMEs" = "small and medium-sized enterprises".
 from .asks import abbreviated, proper_names as names_in
@@ -75,7 +75,7 @@ class Claim:
     def plain(self) -> str:
         """The sentence without markers or a list bullet: what is compared with the passages."""
         text = MARKER.sub("", self.text)
-        return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", "", text)).strip()
+        return re.sub(r"\s+([.,;:!?])", r"\1", LIST_ITEM.sub("", text, count=1)).strip()
 
     def segments(self) -> list[tuple[str, tuple[int, ...]]]:
         """(text, markers) pieces: the text before each marker group, cited by that group; text
