@@ -173,9 +173,10 @@ def select_units(units: list[Unit], slot: Slot, settings: Settings) -> list[Unit
         return members[:w.max_list]
     chosen = [best]
     for u in sorted(units, key=lambda u: -u.score):
-        if len(chosen) >= w.max_units or u.score < w.keep_ratio * best.score:
+        if len(chosen) >= w.max_units or u.score < min(w.keep_ratio, w.same_passage_ratio) * best.score:
             break
-        if u is best or u.is_lead or sum(c.hit == u.hit for c in chosen) >= 2:
+        ratio = w.same_passage_ratio if u.hit == best.hit else w.keep_ratio
+        if u is best or u.is_lead or u.score < ratio * best.score or sum(c.hit == u.hit for c in chosen) >= 2:
             continue
         chosen.append(u)
     return sorted(chosen, key=lambda u: (u.hit, u.index))
