@@ -126,14 +126,14 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
                     for t, v in weights.items()) / total
         u.sim = float(sim)
         s = u.sim + w.words * words + w.rank / (1 + u.hit)
-        evidence = has_evidence(asks.slot, u.text, asks.names, asks.place)
+        evidence = has_evidence(asks, u.text)
         if evidence:
             s += w.evidence
         if asks.focus and all(supported(f, toks | headings[u.hit]) for f in asks.focus):
             s += w.evidence
         s += w.detail * sum(d in u.text for d in asks.years + asks.figures)
         if h.part_kind == DOCUMENT:
-            line = _DOC_LINE.get(asks.slot)
+            line = None if asks.deadline else _DOC_LINE.get(asks.slot)
             # The title block names every policy's issuer and date; it answers only the question that asks for those.
             s += w.evidence if line and line.match(u.text) else -w.evidence
         elif h.part_kind == EXHIBIT and not _about_chart(query.question, asks.slot, u.text):

@@ -59,6 +59,9 @@ class Asked:
     """For a place, the kind asked: "city", "province", "country" ("" for any: "where")."""
     language: str = "en"
     """"en", or the language the question appears to be in ("Chinese", "German", ...)."""
+    deadline: bool = False
+    """A date asked as a deadline ("by what date", "until when can comments be sent"): a policy's
+    own date is not one; only a date after "until", "by", "before", "due" is."""
 
 
 # Filler words between "which" and what it asks for ("which three ministries", "which UK graphene
@@ -67,6 +70,8 @@ _FILL = r"(?:(?!(?:should|do|does|did|can|could|will|would|are|is|was|were|have|
 _WHICH = rf"(?:^|,\s*)(?:\w+ )?(?:which|what) {_FILL}"
 _MONEY_NOUN = r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budget|funding|subsid(?:y|ies)|profits?|revenues?|turnover|tariffs?|worth|valuation|investment)"
 _AUX = r"(?:is|are|was|were|will|would|do|does|did|has|have|had|can|could|should)"
+# Verbs of judgement: "where does MERICS see / think ..." asks where in an argument, not on a map.
+_OPINION = r"(?:think|see|believ|expect|say|argu|suggest|stand|lag|fall|fail|struggl|excel|lead|need|lack)\w*"
 
 # First match wins: the order puts the most specific ways of asking first.
 _SLOTS: list[tuple[Slot, re.Pattern]] = [
@@ -84,14 +89,16 @@ _SLOTS: list[tuple[Slot, re.Pattern]] = [
     (Slot.MONEY, re.compile(rf"\bhow much ([\w-]+ ){{0,3}}(money|funding|capital|investment|subsid\w*|support)\b|\bwhat did .{{1,60}}\b(pay|spend|invest)\b|"
                             rf"\bhow much .{{1,40}}\b(pay|paid|spend|spent|invest|invested|investing|cost)\b|\bat what price\b|"
                             rf"\b(what|how (big|high|large|much)) {_AUX} (\S+ ){{0,5}}?{_MONEY_NOUN}\b|"
-                            rf"\b{_MONEY_NOUN} (of|for|in|on) .{{0,60}}\?$|^{_MONEY_NOUN}\b", re.I)),
+                            rf"\b{_MONEY_NOUN} (of|for|in|on) .{{0,60}}\?$|^{_MONEY_NOUN}\b|"
+                            rf"\b(what|which) (\w+ ){{0,2}}{_MONEY_NOUN}\b|\b(contract|deal|order|transaction|market|investment) (value|size)\b|"
+                            r"\b(value|size) of (the|its|their|this) (\S+ ){0,4}(deal|contract|order|market|investment|stake)\b", re.I)),
     (Slot.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
     (Slot.BODY, re.compile(rf"{_WHICH}(ministry|ministries|agency|agencies|body|bodies|department|departments|"
                            r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|"
                            r"\bissuing\b|\bwho (issued|released|published|signed|approved|drafted|is behind|are behind)\b", re.I)),
     (Slot.COMPANY, re.compile(rf"{_WHICH}(company|companies|firm|firms|carmakers?|manufacturers?|makers?|chipmakers?|"
                               r"groups?|partners?|buyers?|investors?|brands?|suppliers?|operators?)\b", re.I)),
-    (Slot.PLACE, re.compile(rf"^(?:\w+ )?where {_AUX}\b|{_WHICH}(city|cities|province|provinces|country|countries|region|regions|"
+    (Slot.PLACE, re.compile(rf"^(?:\w+ )?where {_AUX}\b(?!(?: \S+){{1,4}}? (?:{_OPINION})\b)|{_WHICH}(city|cities|province|provinces|country|countries|region|regions|"
                             r"location|locations)\b", re.I)),
     (Slot.TITLE, re.compile(r"\b(what (is|was)|what's) the (\w+ ){0,2}(title|name) of\b|\b(english|chinese|official|full) (title|name)\b|"
                             rf"\bwhat {_AUX} (\S+ ){{1,8}}called\b|\btitle of the\b", re.I)),
@@ -162,7 +169,12 @@ _FOREIGN = {
                   "auf zu im bis zum zur wurde werden hat haben".split()),
     "French": set("le la les des du est sont quels quelles quel quelle pour dans une un avec par sur qui que "
                   "ont été au aux".split()),
-    "Spanish": set("el los las del es son cuáles cuál qué para una con por sobre quién cuando cómo han".split()),
+    "Spanish": set("el los las del es son cuáles cuál qué para una con por sobre quién cuando cómo han de la en y "
+                   "que se desde sido hay está están cuántos cuántas cuánto cuánta dónde cuándo".split()),
+    "Portuguese": set("o os as do da dos das é são quais qual para uma com por sobre quem quando como em de "
+                      "que foi foram quantos quantas onde".split()),
+    "Italian": set("il lo gli le del della dei delle è sono quali quale per una con che di quando come "
+                   "quanti quante dove".split()),
 }
 
 
@@ -172,6 +184,8 @@ def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
     outside = "".join(" " if any(a <= i < b for a, b in spans) else ch for i, ch in enumerate(question))
     language = detect_language(question)
     slot = next((s for s, rx in _SLOTS if rx.search(question)), Slot.OTHER)
+    if slot in _VALUES and _MANNER.match(question):
+        slot = Slot.OTHER  # "How do the authors suggest firms gauge how much support ...": a way, not an amount
     # The attribute asked about, where the question names one the issues state in known words
     # ("net profit", "funding", "deadline"): a figure or date of another attribute is no answer.
     phrase = _focus_phrase(question) if slot in _MEASURED else ""
@@ -187,11 +201,18 @@ def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
     return Asked(slot=slot, focus=focus, focus_phrase=focus_phrase if focus else "", years=years,
                  figures=figures, names=proper_names(outside), counted=counted, language=language,
                  chinese_title=slot is Slot.TITLE and bool(re.search(r"\bchinese (title|name)\b", question, re.I)),
-                 place=_place_kind(question) if slot is Slot.PLACE else "")
+                 place=_place_kind(question) if slot is Slot.PLACE else "",
+                 deadline=slot is Slot.DATE and bool(_DEADLINE_ASKED.search(question)))
 
 
 # Kinds of answer that are a value of something: the something must be what the passage gives.
 _MEASURED = (Slot.MONEY, Slot.COUNT, Slot.DATE, Slot.SHARE, Slot.DURATION)
+# Kinds a clause inside a "how do/does ..." question may name without being what is asked.
+_VALUES = (*_MEASURED, Slot.PLACE)
+_MANNER = re.compile(rf"^\s*how {_AUX}\b", re.I)
+_DEADLINE_ASKED = re.compile(r"\bdeadlines?\b|\bdue (date|by)\b|^\s*(by|until) (what|which|when)\b|\b(by|until) when\b|"
+                             r"\b(submit|send|give|provide|file|hand) (in )?(\w+ ){0,2}(feedback|comments|opinions|applications|submissions)\b|"
+                             r"\b(comments?|feedback|consultation|applications?) (period |window )?(close|closes|closed|end|ends|ended)\b", re.I)
 
 
 def _stem(word: str) -> str:
@@ -227,7 +248,7 @@ def proper_names(text: str) -> tuple[str, ...]:
         ident = m.group()
         if "-" in ident and not re.search(r"\d", ident.split("-")[-1]) and not ident.split("-")[-1].isupper():
             ident = ident.rsplit("-", 1)[0]  # "5G-based" -> "5G"
-        if not re.fullmatch(r"\d+(?:st|nd|rd|th|s)?", ident, re.I):  # not "1990s", "5th"
+        if not re.fullmatch(r"(?:(?:early|mid|late)-)?\d+(?:st|nd|rd|th|s|k|m|bn)?", ident, re.I):  # not "mid-2030s", "5th", "10k"
             out.append(ident)
     for m in _NAME.finditer(" " + text):
         name = m.group().strip().rstrip("'’")
@@ -247,10 +268,8 @@ def detect_language(text: str) -> str:
     if len(ws) < 3:
         return "en"
     english = sum(w in STOPWORDS for w in ws)
-    for name, vocab in _FOREIGN.items():
-        if sum(w in vocab for w in ws) >= max(2, english + 1):
-            return name
-    return "en"
+    hits, name = max((sum(w in vocab for w in ws), name) for name, vocab in _FOREIGN.items())
+    return name if hits >= max(2, english + 1) else "en"
 
 
 def supported(stem: str, tokens: set[str]) -> bool:
@@ -268,13 +287,17 @@ _EVIDENCE = {
     Slot.DATE: re.compile(rf"\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b|\b(?:19|20)\d\d\b|\b(?:until|by|before|from) (?:the )?(?:end|middle|beginning)\b", re.I),
     Slot.MONEY: re.compile(r"\b(?:CNY|RMB|USD|EUR|US\$|yuan|dollars?|euros?)\b|[$€¥]\s?\d|\b\d[\d,.]*\s*(?:billion|million|trillion|bn)\b", re.I),
     Slot.COUNT: re.compile(_NUMBER, re.I),
-    Slot.DURATION: re.compile(rf"(?:{_NUMBER})[\s-]+(?:years?|months?|weeks?|days?)\b|\buntil\b|\bthrough\b|\bvalid (?:for|until)\b", re.I),
+    Slot.DURATION: re.compile(rf"(?:{_NUMBER})[\s-]+(?:years?|months?|weeks?|days?|hours?)\b|\buntil\b|\bthrough\b|\bvalid (?:for|until)\b", re.I),
     Slot.SHARE: re.compile(r"\d\s*(?:%|percent|per cent)|\b(?:half|third|quarter|majority|fifth|tenth)s?\b|\bpercentage\b", re.I),
     # A source line, a cited report "(Reuters article)", or "according to" / "data from".
     Slot.SOURCE: re.compile(r"\bsources?\s*:|\([^()]*\b(?:article|report|notice|data|statistics|survey|release|website|statement|"
                             r"announcement|guidelines|post|filing|database)\)|\baccording to\b|\bdata (?:from|by)\b|\bcompiled by\b|"
-                            r"\breported by\b|\b(?:Reuters|Bloomberg|Xinhua|Caixin|Yicai)\b", re.I),
+                            r"\breported by\b|\b(?:Reuters|Bloomberg|Xinhua|Caixin|Yicai)\b|"
+                            # a news item ends with its outlet: "(SCMP)", "(South China Morning Post)"
+                            r"\((?-i:[A-Z][\w&.'’-]*)(?: [\w&.'’-]+){0,5}\)\s*$", re.I),
 }
+_DEADLINE = re.compile(rf"\b(?:until|by|before|no later than|deadline|due|through)\b[^.;]{{0,30}}?"
+                       rf"(?:\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b|\b(?:19|20)\d\d\b)", re.I)
 _BODY_WORD = re.compile(r"\b(?:Ministry|Ministries|Commission|Administration|Council|Bureau|Office|Agency|Department|"
                         r"Committee|Bank|Academy|Government|Congress|Court|Procuratorate)\b")
 # Acronyms of bodies that issue policy (not companies).
@@ -328,10 +351,31 @@ def abbreviated(name: str, text: str) -> bool:
     return bool(spelled_out(name, text))
 
 
-def has_evidence(slot: Slot, text: str, given: tuple[str, ...] = (), place: str = "") -> bool | None:
+# The forms a place is named by in the issues: its name, adjective, capital or seat of government
+# ("Washington's export controls" are the US's). A question naming one is answered by any.
+_NAME_FORMS = [frozenset(g.split("|")) for g in (
+    "us|u.s.|usa|united states|america|american|americans|washington",
+    "uk|britain|great britain|british|united kingdom|london",
+    "eu|european union|brussels|european commission",
+    "japan|japanese|tokyo", "germany|german|berlin", "france|french|paris", "korea|south korea|korean|seoul",
+    "thailand|thai", "vietnam|vietnamese|hanoi", "taiwan|taiwanese|taipei", "india|indian|new delhi",
+    "hungary|hungarian|budapest", "indonesia|indonesian|jakarta", "mexico|mexican", "netherlands|dutch|the hague",
+    "russia|russian|moscow", "italy|italian|rome", "spain|spanish|madrid", "brazil|brazilian")]
+
+
+def name_forms(name: str) -> tuple[str, ...]:
+    """`name` and the other forms the issues may give it in ("US": "Washington", "American", ...)."""
+    group = next((g for g in _NAME_FORMS if name.lower() in g), None)
+    return (name, *sorted(group - {name.lower()})) if group else (name,)
+
+
+def has_evidence(asks: Asked, text: str) -> bool | None:
     """Whether `text` contains an answer of the kind asked; None when the kind has no test.
-    `given`: names the question itself states, which are not an answer ("Besides SAMR, who...").
-    `place`: the kind of place asked for ("city"), when the question says."""
+    Names the question itself states are not an answer ("Besides SAMR, who..."), and where it
+    says, only a place of the kind asked ("which city") is."""
+    slot, given, place = asks.slot, asks.names, asks.place
+    if asks.deadline:
+        return bool(_DEADLINE.search(text))
     rx = _EVIDENCE.get(slot)
     if rx:
         return bool(rx.search(text))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .asks import Slot, abbreviated, has_evidence, supported
+from .asks import Slot, abbreviated, has_evidence, name_forms, supported
 from .lexical import tokenize
 from .schema import DOCUMENT, ITEM, Hit, Outcome
 from .settings import Settings
@@ -69,7 +69,7 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     missing += [f"the figure {f}" for f in asks.figures if f not in said]
     _, absent = _names(asks.names, said, snap, settings)
     missing += [f"anything on {n}" for n in absent]
-    evidence = has_evidence(asks.slot, unit.text, asks.names, asks.place)
+    evidence = has_evidence(asks, unit.text)
     if evidence is False:
         missing.append(_WHAT.get(asks.slot, "that"))
     elif asks.focus and not any(supported(f, tokens) for f in asks.focus):
@@ -126,18 +126,24 @@ def _names(names: tuple[str, ...], scope: str, snap: Snapshot, settings: Setting
     """(names the archive never mentions, specific names the cited passages don't mention).
 
     A name in many passages ("China", "MIIT") is the archive's general subject, not a detail
-    a passage must repeat; a rare one ("Germany", "Tesla") is what the question is about."""
+    a passage must repeat; a rare one ("Germany", "Tesla") is what the question is about. A name
+    counts as said in any of its forms ("US" as "Washington") and, word by word, by an acronym
+    spelt out ("Mercedes-BYD EV": "Mercedes-Benz ... with BYD ... electric vehicle")."""
     lex = snap.lexicon
     here = set(tokenize(scope))
     unknown, absent = [], []
     for name in names:
-        stems = [lex.spelled(t) for t in tokenize(name)]
-        if not stems or abbreviated(name, scope):
+        forms = [[lex.spelled(t) for t in tokenize(f)] for f in name_forms(name)]
+        if not forms[0] or any(abbreviated(f, scope) for f in name_forms(name)):
             continue
-        if not any(t in lex.df for t in stems):
+        if not any(stems and all(t in lex.df for t in stems) for stems in forms[1:]) and \
+                not any(t in lex.df for t in forms[0]):
             unknown.append(name)
-        elif not all(t in here for t in stems):
-            rare = [t for t in stems if t not in here and lex.df.get(t, 0) <= settings.answer.specific_share * lex.n_docs]
+        elif not any(stems and all(t in here for t in stems) for stems in forms):
+            unsaid = [w for w in re.findall(r"[\w'’&]+", name) if not abbreviated(w, scope)
+                      and any(lex.spelled(t) not in here for t in tokenize(w))]
+            rare = [lex.spelled(t) for w in unsaid for t in tokenize(w)
+                    if lex.df.get(lex.spelled(t), 0) <= settings.answer.specific_share * lex.n_docs]
             if rare:
                 absent.append(name)
     return unknown, absent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.asks import Slot, detect_language, has_evidence, read_question, supported
+from qa.asks import Asked, Slot, detect_language, has_evidence, read_question, supported
 from qa.lexical import tokenize
 
 
@@ -68,21 +68,53 @@ def test_languages():
     assert detect_language("Quels sont les objectifs pour 2027 des lignes directrices du MIIT ?") == "French"
     assert detect_language("Wie hoch sind die Strafen im Entwurf der Richtlinie?") == "German"
     assert detect_language("MIIT 2027 targets") == "en"
+    assert detect_language("¿Cuántas empresas han sido nombradas campeonas de la manufactura en China desde 2016?") == "Spanish"
+    assert detect_language("Quantas empresas foram escolhidas como campeãs em 2024?") == "Portuguese"
+    assert detect_language("Is the plan in line with the EU's Net-Zero Industry Act?") == "en"
 
 
 def test_evidence_of_each_kind_of_answer():
-    assert has_evidence(Slot.COUNT, "its GR-1 robot has entered mass-production in 2023") is False
-    assert has_evidence(Slot.COUNT, "with 318,900 5G base stations") is True
-    assert has_evidence(Slot.MONEY, "companies worth CNY 100 billion") is True
-    assert has_evidence(Slot.MONEY, "selling its remaining 10 percent stake") is False
-    assert has_evidence(Slot.DATE, "Date: November 6, 2024") is True
-    assert has_evidence(Slot.BODY, "Issuing body: SAMR", ("SAMR",)) is False
-    assert has_evidence(Slot.BODY, "Issuing body: MIIT etc.") is True
-    assert has_evidence(Slot.PLACE, "a second A320 assembly line in China by 2026", ("Airbus", "A320")) is False
-    assert has_evidence(Slot.COMPANY, "Gallup, the polling group, is pulling out of China") is True
-    assert has_evidence(Slot.COMPANY, "Leading research institutes as well as telecom companies") is False
-    assert has_evidence(Slot.SOURCE, "sold out within seconds of its launch (Yicai article)") is True
-    assert has_evidence(Slot.LIST, "anything") is None
+    assert has_evidence(Asked(Slot.COUNT), "its GR-1 robot has entered mass-production in 2023") is False
+    assert has_evidence(Asked(Slot.COUNT), "with 318,900 5G base stations") is True
+    assert has_evidence(Asked(Slot.MONEY), "companies worth CNY 100 billion") is True
+    assert has_evidence(Asked(Slot.MONEY), "selling its remaining 10 percent stake") is False
+    assert has_evidence(Asked(Slot.DATE), "Date: November 6, 2024") is True
+    assert has_evidence(Asked(Slot.BODY, names=("SAMR",)), "Issuing body: SAMR") is False
+    assert has_evidence(Asked(Slot.BODY), "Issuing body: MIIT etc.") is True
+    assert has_evidence(Asked(Slot.PLACE, names=("Airbus", "A320")), "a second A320 assembly line in China by 2026") is False
+    assert has_evidence(Asked(Slot.COMPANY), "Gallup, the polling group, is pulling out of China") is True
+    assert has_evidence(Asked(Slot.COMPANY), "Leading research institutes as well as telecom companies") is False
+    assert has_evidence(Asked(Slot.SOURCE), "sold out within seconds of its launch (Yicai article)") is True
+    assert has_evidence(Asked(Slot.LIST), "anything") is None
+
+
+def test_what_a_question_asks_is_read_from_its_main_clause():
+    assert read_question("What maximum fine would the draft impose on companies?").slot is Slot.MONEY
+    assert read_question("What is the contract value of the supply deal?").slot is Slot.MONEY
+    assert read_question("What price did Mercedes get for its stake?").slot is Slot.MONEY
+    # an amount inside a "how do ..." question is not what it asks
+    assert read_question("How do the authors suggest firms gauge how much support rivals get?").slot is Slot.OTHER
+    # "where does MERICS think" asks where in an argument, not on a map
+    assert read_question("Where does MERICS think China is falling short?").slot is Slot.OTHER
+    assert read_question("Where is China still struggling to match its 5G success?").slot is Slot.OTHER
+    assert read_question("Where will the new plant be built?").slot is Slot.PLACE
+
+
+def test_a_deadline_is_a_date_after_until_or_by():
+    asked = read_question("By what date do companies have to send in feedback on the draft?")
+    assert asked.slot is Slot.DATE and asked.deadline
+    assert not read_question("When was the draft released?").deadline
+    assert has_evidence(asked, "Date: November 6, 2024") is False  # the policy's own date
+    assert has_evidence(asked, "Comments can be submitted until March 20, 2025.") is True
+    assert has_evidence(asked, "feedback is due by 6 December") is True
+    assert has_evidence(read_question("When was it released?"), "Date: November 6, 2024") is True
+    assert has_evidence(read_question("By what year should robots be integrated?"), "By 2027, policymakers aspire") is True
+
+
+def test_evidence_of_a_duration_or_an_outlet():
+    assert has_evidence(Asked(Slot.DURATION), "for at least 150 hours near Qingdao") is True
+    assert has_evidence(Asked(Slot.SOURCE), "470 robots per 10,000 employees in 2023. (SCMP)") is True
+    assert has_evidence(Asked(Slot.SOURCE), "robots (in 2023) were installed") is False
 
 
 def test_a_word_is_supported_by_itself_or_its_family():
@@ -96,7 +128,7 @@ def test_acronyms_and_what_they_stand_for():
     from qa.asks import abbreviated, spelled_out
     text = "The State Administration for Market Regulation (SAMR) and three other ministries announced a pilot"
     assert spelled_out("SAMR", text) == ["State", "Administration", "for", "Market", "Regulation"]
-    assert has_evidence(Slot.BODY, text, ("SAMR",)) is False  # SAMR spelt out is still SAMR
+    assert has_evidence(Asked(Slot.BODY, names=("SAMR",)), text) is False  # SAMR spelt out is still SAMR
     assert abbreviated("EV", "the purchase tax on electric vehicles")
     assert abbreviated("SMEs", "small and medium-sized enterprises")
     assert abbreviated("Data Security Law", "as already outlined in the DSL")
