@@ -21,8 +21,8 @@ from pathlib import Path
 from .progress import Progress
 from .schema import (ARTICLE, AT_A_GLANCE, COMMENT, CORPORATE_NEWS, DOCUMENT, EXHIBIT, EXPLAINER,
                      ITEM, POLICY_NEWS, Issue, IssueError, Part, Section, format_date)
-from .text import (BULLET, LIST_ITEM, MONTH_RE, clean_inline, month_number, normalize, parse_date, parse_month_day,
-                   strip_heading)
+from .text import (BULLET, LIST_ITEM, MONTH_RE, clean_inline, is_list_item, month_number, normalize, parse_date,
+                   parse_month_day, strip_heading)
 
 TEXT_SUFFIXES = (".md", ".txt", ".markdown")
 SUFFIXES = TEXT_SUFFIXES + (".pdf",)
@@ -42,19 +42,25 @@ _GLANCE = re.compile(r"^at\s+a\s+glance\b", re.I)
 _ITEM = re.compile(rf"^(?:{BULLET}\s*)?(?P<date>{MONTH_RE}\.?\s+\d{{1,2}})\s*[:：]\s*(?P<text>.*)$", re.I)
 _CJK = r"[\u3400-\u9fff\uf900-\ufaff]"
 
-# Part labels at the start of a line inside an article ("MERICs comment:" included).
+# Part labels at the start of a line inside an article ("MERICs comment:" included), followed
+# by a colon and the part's first words. The third field says whether the label may also stand
+# alone on its line without a colon ("AT A GLANCE", "MERICS comment", "Exhibit 1"), the part's
+# text on the lines below: only names no sentence or plain line is made of, not "Comment" or "Date".
 _LABELS = [
-    (AT_A_GLANCE, r"at\s+a\s+glance"),
-    (COMMENT, r"merics\s+comments?|comments?"),
-    (EXPLAINER, r"explainer|box|background"),
-    (EXHIBIT, r"exhibit\s*\d*|chart\s*\d*|figure\s*\d*"),
-    ("caption", r"sources?|notes?"),
-    (DOCUMENT, r"article|policy\s+document|document|original\s+document"),
-    ("issuers", r"issuing\s+bod(?:y|ies)|issued\s+by|issuers?"),
-    ("date", r"date(?:\s+of\s+issue)?|issued\s+on|published"),
+    (AT_A_GLANCE, r"at\s+a\s+glance", True),
+    (COMMENT, r"merics\s+comments?", True),
+    (COMMENT, r"comments?", False),
+    (EXPLAINER, r"explainer|box|background", False),
+    (EXHIBIT, r"exhibit\s*\d*|chart\s*\d*|figure\s*\d*", True),
+    ("caption", r"sources?|notes?", False),
+    (DOCUMENT, r"article|policy\s+document|document|original\s+document", False),
+    ("issuers", r"issuing\s+bod(?:y|ies)|issued\s+by|issuers?", False),
+    ("date", r"date(?:\s+of\s+issue)?|issued\s+on|published", False),
 ]
-# One group per label, in _LABELS order: _label_of finds which one matched.
-_LABEL = re.compile(r"^(?:" + "|".join(f"({p})" for _, p in _LABELS) + r")\s*[:：]\s*(?P<rest>.*)$", re.I)
+# One group per label, in _LABELS order: _label_of finds which one matched. `rest` is None when
+# the line is the label alone, without a colon.
+_LABEL = re.compile(r"^(?:" + "|".join(f"({p})" for _, p, _ in _LABELS) + r")(?:\s*[:：]\s*(?P<rest>.*)|\s*)$",
+                    re.I)
 _PART_NAMES = {AT_A_GLANCE: "At a glance", COMMENT: "MERICS comment", EXPLAINER: "Explainer",
                EXHIBIT: "Exhibit", DOCUMENT: "Policy document"}
 
@@ -316,13 +322,20 @@ def _candidate_title(lines, i: int, end: int, n: int, expected: str | None) -> s
 
 
 def _label_of(plain: str):
+    """(part kind, label word, text after the colon) when the line starts a part, else None."""
     m = _LABEL.match(plain)
     if not m:
         return None
-    for (kind, _), group in zip(_LABELS, m.groups()):
+    for (kind, _, alone), group in zip(_LABELS, m.groups()):
         if group:
-            return kind, group, m["rest"]
+            return (kind, group, m["rest"] or "") if m["rest"] is not None or alone else None
     return None
+
+
+def _is_caption(plain: str) -> bool:
+    """A chart's "Note:" or "Source:" line."""
+    lab = _label_of(plain)
+    return bool(lab) and lab[0] == "caption"
 
 
 def _parse_article(n: int, title: str, lines: list[_Line], issue_date: dt.date, warnings) -> Section:
@@ -333,7 +346,11 @@ def _parse_article(n: int, title: str, lines: list[_Line], issue_date: dt.date, 
         if kind in (DOCUMENT, "issuers", "date"):
             doc_lines[kind] = " ".join(clean_inline(b.raw) for b in body if b.plain)
             continue
-        text = "\n".join(ln.plain for ln in body if ln.plain) if kind == EXHIBIT else _join_blocks(body)
+        if kind == EXHIBIT:
+            label, shown = _title_exhibit(label, [ln.plain for ln in body if ln.plain])
+            text = "\n".join(shown)
+        else:
+            text = _join_blocks(body)
         if text:
             parts.append(Part(kind=kind, label=label, text=text))
 
@@ -376,17 +393,25 @@ def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
     A chart is a block of its own: its title line ("Exhibit 1: ..."), legend and data lines, and
     its "Note:" and "Source:" lines, kept line by line. It ends after its source line (or a blank
     line after a note), and the text after it continues the part the chart interrupted, e.g. the
-    MERICS comment that says "(see exhibit 1)"."""
+    MERICS comment that says "(see exhibit 1)". A chart whose title has no "Exhibit" label
+    (`_chart_start`) is found from its note or source, and takes its title and data lines back
+    from the part above."""
     blocks: list[tuple[str, str, list[_Line]]] = []
     current = resume = None
     chart_open = False
     for previous, ln in zip([None, *lines], lines):
         gap = previous is not None and not previous.plain  # a blank line before this one
         lab = _label_of(ln.plain)
-        if lab and lab[0] == "caption":
+        if _is_caption(ln.plain):
             if current is None or current[0] != EXHIBIT or not chart_open:
-                resume = current if current is None or current[0] != EXHIBIT else resume
-                current = (EXHIBIT, _PART_NAMES[EXHIBIT], [])
+                interrupted = current is not None and current[0] != EXHIBIT
+                resume = current if current is None or interrupted else resume
+                start = _chart_start(current[2]) if interrupted else None
+                chart = [] if start is None else current[2][start:]
+                if chart:  # the chart's title and data lines are not the interrupted part's
+                    del current[2][start:]
+                label = _titled(_PART_NAMES[EXHIBIT], chart[0].plain) if chart else _PART_NAMES[EXHIBIT]
+                current = (EXHIBIT, label, chart)
                 blocks.append(current)
             current[2].append(ln)
             chart_open = not lab[1].lower().startswith("source")
@@ -396,11 +421,11 @@ def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
             label = _PART_NAMES.get(kind, kind)
             if kind == EXHIBIT:
                 resume = current if current is None or current[0] != EXHIBIT else resume
-                label = f"{clean_inline(word).capitalize()}: {rest}" if rest else label
+                label = _titled(word, rest) if rest else label
                 current, chart_open = (EXHIBIT, label, [ln]), True
             else:
                 if kind == EXPLAINER and rest:
-                    label, rest = f"{clean_inline(word).capitalize()}: {rest}", ""
+                    label, rest = _titled(word, rest), ""
                 current, resume, chart_open = (kind, label, [_Line(rest, rest)] if rest else []), None, False
             blocks.append(current)
         elif current is not None and current[0] == EXHIBIT and not chart_open:
@@ -416,7 +441,7 @@ def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
         elif current[0] == EXHIBIT:
             if not ln.plain:
                 continue
-            if any(_label_of(x.plain) for x in current[2][1:]) and gap:
+            if gap and any(_is_caption(x.plain) for x in current[2]):
                 # Text after a blank line that follows the chart's note is the interrupted part again.
                 chart_open = False
                 if resume is None:
@@ -428,6 +453,43 @@ def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
         else:
             current[2].append(ln)
     return _merge_continued(blocks)
+
+
+def _titled(word: str, title: str) -> str:
+    """A part's label with its title: ("EXHIBIT 1", "Output, 2024") -> "Exhibit 1: Output, 2024"."""
+    return f"{clean_inline(word).capitalize()}: {title}"
+
+
+# A chart's title, legend and data lines are short and none ends as a sentence or a lead-in does.
+_CHART_WORDS = 25
+_SENTENCE_END = re.compile(r"[.!?;:][\"'”’)\]]*$")
+
+
+def _chart_start(body: list[_Line]) -> int | None:
+    """Where, in a part's lines above a "Note:" or "Source:" line, a chart without an "Exhibit"
+    label starts: the paragraph just above (no blank line before the note) when it is a title
+    line, not a list item, then any description and data lines, each at most _CHART_WORDS words
+    and none ending like a sentence. None when that paragraph is prose or a list, or opens the
+    part (a chart is never a part's first lines)."""
+    start = len(body)
+    while start > 0 and body[start - 1].plain:
+        start -= 1
+    chart = body[start:]
+    if not chart or start == 0 or is_list_item(chart[0].raw):
+        return None
+    if all(len(ln.plain.split()) <= _CHART_WORDS and not _SENTENCE_END.search(ln.plain) for ln in chart):
+        return start
+    return None
+
+
+def _title_exhibit(label: str, lines: list[str]) -> tuple[str, list[str]]:
+    """An exhibit's label and lines; a title on the line below a bare "Exhibit 1" joins it:
+    ["Exhibit 1", "Output, 2024", ...] -> "Exhibit 1: Output, 2024", ["Exhibit 1: Output, 2024", ...]."""
+    head = _label_of(lines[0]) if lines else None
+    if head and head[0] == EXHIBIT and not head[2] and len(lines) > 1 and not _label_of(lines[1]):
+        label = _titled(head[1], lines[1])
+        return label, [label, *lines[2:]]
+    return label, lines
 
 
 def _merge_continued(blocks):
