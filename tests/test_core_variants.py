@@ -296,6 +296,96 @@ def test_note_and_source_without_a_chart_title_make_an_exhibit_of_their_own():
     assert section.parts[1].text.endswith("(CNY 48 billion).")  # the comment is not the chart's
 
 
+PLAIN = "2022-10-05"  # a plain-text issue: no '#' headings, no '**' bold
+PLAIN_GLANCE = "At a glance: Four government agencies led by"
+PLAIN_COMMENT = "MERICS comment: The plan reflects Beijing's ambition"
+PLAIN_NEXT = "\n\nBut the main emphasis of the implementation plan"  # article 1's second comment paragraph
+
+
+@pytest.mark.parametrize("line", ["At a glance\n", "AT A GLANCE\n\n", "At a glance:\n\n", "**At a glance**\n\n"],
+                         ids=["own-line", "capitals-blank-line", "colon", "bold"])
+def test_an_at_a_glance_label_on_its_own_line_is_the_label(originals, line):
+    text = edit(issue_text(PLAIN), PLAIN_GLANCE, f"{line}Four government agencies led by")
+    issue = parse_issue(text, "glance-alone.txt")
+    glance = issue.section("1").parts[0]
+    assert [p.kind for p in issue.section("1").parts] == [AT_A_GLANCE, COMMENT, DOCUMENT]
+    assert (glance.label, glance.text.split()[:4]) == ("At a glance", ["Four", "government", "agencies", "led"])
+    assert structure(issue) == structure(originals[PLAIN])
+    assert issue.warnings == ()
+
+
+@pytest.mark.parametrize("line", ["MERICS comment\n", "MERICS COMMENT\n\n", "MERICs Comment:\n", "### MERICS comment\n\n"],
+                         ids=["own-line", "capitals-blank-line", "colon", "heading"])
+def test_a_merics_comment_label_on_its_own_line_starts_the_comment(originals, line):
+    text = edit(issue_text(PLAIN), PLAIN_COMMENT, f"{line}The plan reflects Beijing's ambition")
+    issue = parse_issue(text, "comment-alone.txt")
+    parts = issue.section("1").parts
+    assert [(p.kind, p.label) for p in parts] == [(AT_A_GLANCE, "At a glance"), (COMMENT, "MERICS comment"),
+                                                 (DOCUMENT, "Policy document")]
+    assert parts[0].text.endswith("to improve international branding")
+    assert parts[1].text.startswith("The plan reflects Beijing's ambition")
+    assert structure(issue) == structure(originals[PLAIN])
+
+
+PLAIN_CHART = ("Output of basic industrial materials, 2021\n"
+               "Year-on-year change, percent\n"
+               "Steel: -3.0; Cement: -1.2; Glass: 8.4\n"
+               "Note: Preliminary figures.\n"
+               "Source: NBS, MERICS")
+
+
+@pytest.mark.parametrize("head, label", [
+    ("Exhibit 1\n", "Exhibit 1: Output of basic industrial materials, 2021"),
+    ("EXHIBIT 1\n", "Exhibit 1: Output of basic industrial materials, 2021"),
+    ("Exhibit 1: ", "Exhibit 1: Output of basic industrial materials, 2021"),
+    ("", "Exhibit: Output of basic industrial materials, 2021"),
+], ids=["exhibit-line", "capitals", "exhibit-colon", "title-only"])
+def test_a_plain_text_exhibit_is_one_exhibit_part(originals, head, label):
+    # A chart in the plain-text comment: its title (after "Exhibit 1", or standing alone), a
+    # description and a data line, then Note: and Source:; the comment goes on after it.
+    text = edit(issue_text(PLAIN), PLAIN_NEXT, f"\n\n{head}{PLAIN_CHART}{PLAIN_NEXT}")
+    parts = parse_issue(text, "plain-chart.txt").section("1").parts
+    assert [p.kind for p in parts] == [AT_A_GLANCE, COMMENT, EXHIBIT, DOCUMENT]
+    exhibit = parts[2]
+    assert exhibit.label == label
+    assert exhibit.text.split("\n") == [label if head else "Output of basic industrial materials, 2021",
+                                        "Year-on-year change, percent", "Steel: -3.0; Cement: -1.2; Glass: 8.4",
+                                        "Note: Preliminary figures.", "Source: NBS, MERICS"]
+    assert parts[1].text == originals[PLAIN].section("1").parts[1].text  # the comment, whole and only it
+
+
+def test_an_exhibit_label_with_its_title_a_paragraph_below():
+    # As a PDF's text gives it: every line a paragraph of its own.
+    text = edit(issue_text(PLAIN), PLAIN_NEXT, "\n\nExhibit 2\n\nOutput of basic industrial materials, 2021\n\n"
+                                               f"Note: Preliminary figures.\n\nSource: NBS, MERICS{PLAIN_NEXT}")
+    parts = parse_issue(text, "pdf-chart.txt").section("1").parts
+    assert [(p.kind, p.label) for p in parts][1:3] == [
+        (COMMENT, "MERICS comment"), (EXHIBIT, "Exhibit 2: Output of basic industrial materials, 2021")]
+    assert parts[2].text == ("Exhibit 2: Output of basic industrial materials, 2021\n"
+                             "Note: Preliminary figures.\nSource: NBS, MERICS")
+    assert "But the main emphasis" in parts[1].text
+
+
+def test_comment_prose_that_mentions_an_exhibit_stays_a_comment(originals):
+    # Sentences about an exhibit, one starting with "Exhibit 1", a short sentence and a list just
+    # above a note: all stay in the comment; only the note line is the exhibit.
+    prose = ("Exhibit 1 shows that steel output fell by 3 percent in 2021.\n\n"
+             "Output is falling (see exhibit 1).\n"
+             "Note: Preliminary figures.\n\n"
+             "Planned cuts include:\n- Steel\n- Cement\n"
+             "Source: NBS, MERICS")
+    text = edit(issue_text(PLAIN), PLAIN_NEXT, f"\n\n{prose}{PLAIN_NEXT}")
+    parts = parse_issue(text, "exhibit-prose.txt").section("1").parts
+    assert [(p.kind, p.label) for p in parts] == [(AT_A_GLANCE, "At a glance"), (COMMENT, "MERICS comment"),
+                                                 (EXHIBIT, "Exhibit"), (EXHIBIT, "Exhibit"),
+                                                 (DOCUMENT, "Policy document")]
+    assert [p.text for p in parts[2:4]] == ["Note: Preliminary figures.", "Source: NBS, MERICS"]
+    comment = originals[PLAIN].section("1").parts[1].text.split("\n\n")
+    assert parts[1].text.split("\n\n") == [comment[0], "Exhibit 1 shows that steel output fell by 3 percent in 2021.",
+                                           "Output is falling (see exhibit 1).", "Planned cuts include:", "- Steel\n- Cement",
+                                           *comment[1:]]
+
+
 def test_a_heading_wrapped_onto_a_second_line_is_one_title(originals):
     text = edit(issue_text("2024-12-04"), "## 2. Fully charged: China aims to further crank up its new energy storage industry",
                 "## 2. Fully charged: China aims to further crank up its new\nenergy storage industry")
