@@ -22,7 +22,9 @@ from conftest import CORPUS, QUESTIONS, ROOT
 # is checked here (parse only) so that a parser change cannot silently void them.
 HELDOUT = ROOT / "bench" / "heldout.jsonl"
 UNSEEN = ROOT / "bench" / "unseen"
-SETS = {"shipped": QUESTIONS, "heldout": HELDOUT, "unseen": UNSEEN / "questions.jsonl"}
+UNSEEN2 = ROOT / "bench" / "unseen2"
+SETS = {"shipped": QUESTIONS, "heldout": HELDOUT, "unseen": UNSEEN / "questions.jsonl",
+        "unseen2": UNSEEN2 / "questions.jsonl"}
 
 KINDS = {"lexical", "paraphrase", "numeric", "metadata", "noteworthy", "comment", "multi_issue", "follow_up",
          "terse", "yes_no", "unanswerable", "non_english"}
@@ -40,7 +42,8 @@ def _all_questions() -> list[tuple[str, dict]]:
 
 @pytest.fixture(scope="module")
 def issues():
-    files = [*CORPUS.glob("merics-china-industries-*.txt"), *UNSEEN.glob("merics-china-industries-*")]
+    files = [*CORPUS.glob("merics-china-industries-*.txt"), *UNSEEN.glob("merics-china-industries-*"),
+             *UNSEEN2.glob("merics-china-industries-*")]
     return {read_issue(p).date: read_issue(p) for p in files}
 
 
@@ -76,7 +79,7 @@ def test_shape_and_coverage():
     assert 0.3 <= splits["validation"] / len(qs) <= 0.5, splits
 
 
-@pytest.mark.parametrize("name", ["heldout", "unseen"])
+@pytest.mark.parametrize("name", ["heldout", "unseen", "unseen2"])
 def test_heldout_sets_shape(name):
     if not SETS[name].is_file():
         pytest.skip(f"{SETS[name]} is not in this checkout")
