@@ -165,11 +165,7 @@ def _word_weights(units: list[Unit], query, snap: Snapshot) -> dict[str, float]:
 
 
 def select_units(units: list[Unit], slot: Slot, settings: Settings) -> list[Unit]:
-    """The best unit; for a list, the whole list; else up to `max_units` close runners-up.
-
-    Runners-up from the best unit's own passage come first in line (a lower bar, no cap): the
-    sentence that names the topic is often followed by the one that answers, and quoting more of
-    one passage cites no other section. Another passage gives at most two."""
+    """The best unit; for a list, the whole list; else up to `max_units` close runners-up."""
     w = settings.answer
     best = max(units, key=lambda u: u.score)
     members = [u for u in units if u.group == best.group and u.hit == best.hit]
@@ -180,8 +176,7 @@ def select_units(units: list[Unit], slot: Slot, settings: Settings) -> list[Unit
         if len(chosen) >= w.max_units or u.score < min(w.keep_ratio, w.same_passage_ratio) * best.score:
             break
         ratio = w.same_passage_ratio if u.hit == best.hit else w.keep_ratio
-        crowded = u.hit != best.hit and sum(c.hit == u.hit for c in chosen) >= 2
-        if u is best or u.is_lead or u.score < ratio * best.score or crowded:
+        if u is best or u.is_lead or u.score < ratio * best.score or sum(c.hit == u.hit for c in chosen) >= 2:
             continue
         chosen.append(u)
     return sorted(chosen, key=lambda u: (u.hit, u.index))
