@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .asks import Slot, has_evidence, states_figure, supported
+from .asks import Slot, has_evidence, supported
 from .lexical import tokenize, topic_terms
 from .retrieve import SearchResult
 from .schema import COMMENT, DOCUMENT, EXHIBIT, ITEM, Answer, Citation, Hit, Outcome
@@ -131,7 +131,7 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
             s += w.evidence
         if asks.focus and all(supported(f, toks | headings[u.hit]) for f in asks.focus):
             s += w.evidence
-        s += w.detail * sum(states_figure(d, u.text) for d in asks.years + asks.figures)
+        s += w.detail * sum(d in u.text for d in asks.years + asks.figures)
         if h.part_kind == DOCUMENT:
             line = None if asks.deadline else _DOC_LINE.get(asks.slot)
             # The title block names every policy's issuer and date; it answers only the question that asks for those.

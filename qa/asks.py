@@ -68,7 +68,7 @@ class Asked:
 # manufacturer"), but not a verb: "what should european firms watch" asks for no company.
 _FILL = r"(?:(?!(?:should|do|does|did|can|could|will|would|are|is|was|were|have|has|had|must|might|may|the|kinds?|types?|sorts?)\b)[\w'-]+ ){0,3}"
 _WHICH = rf"(?:^|,\s*)(?:\w+ )?(?:which|what) {_FILL}"
-_MONEY_NOUN = r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budgets?|funds?|funding|subsid(?:y|ies)|profits?|revenues?|turnover|tariffs?|worth|valuation|investment)"
+_MONEY_NOUN = r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budget|funding|subsid(?:y|ies)|profits?|revenues?|turnover|tariffs?|worth|valuation|investment)"
 _AUX = r"(?:is|are|was|were|will|would|do|does|did|has|have|had|can|could|should)"
 # Verbs of judgement: "where does MERICS see / think ..." asks where in an argument, not on a map.
 _OPINION = r"(?:think|see|believ|expect|say|argu|suggest|stand|lag|fall|fail|struggl|excel|lead|need|lack)\w*"
@@ -82,7 +82,7 @@ _SLOTS: list[tuple[Slot, re.Pattern]] = [
     (Slot.DURATION, re.compile(r"\bhow long\b|\bfor how many (years|months)\b|\bduration\b", re.I)),
     (Slot.DATE, re.compile(rf"^(?:until when|by when)\b|\bwhen {_AUX}\b|\b(what|which) (date|day|month|year)\b|\bdeadlines?\b|"
                            r"\bdue date\b|\btake effect\b|\bcome into (force|effect)\b", re.I)),
-    (Slot.SHARE, re.compile(r"\b(what|which) ([\w-]+ ){0,2}(share|percentage|proportion|per ?cent|rate)\b|\bhow much of\b|\bwhat per ?cent\b|"
+    (Slot.SHARE, re.compile(r"\b(what|which) (share|percentage|proportion|per ?cent|rate)\b|\bhow much of\b|\bwhat per ?cent\b|"
                             r"\bwhat share\b", re.I)),
     # An amount of money: asked as such ("how much funding", "what did X pay", "what was CATL's net
     # profit", "how big were the fines"), not a money word in passing ("the penalty regime").
@@ -91,7 +91,7 @@ _SLOTS: list[tuple[Slot, re.Pattern]] = [
                             rf"\b(what|how (big|high|large|much)) {_AUX} (\S+ ){{0,5}}?{_MONEY_NOUN}\b|"
                             rf"\b{_MONEY_NOUN} (of|for|in|on) .{{0,60}}\?$|^{_MONEY_NOUN}\b|"
                             rf"\b(what|which) (\w+ ){{0,2}}{_MONEY_NOUN}\b|\b(contract|deal|order|transaction|market|investment) (value|size)\b|"
-                            r"\b(value|size) of (\S+ ){0,5}(deal|contract|order|market|investment|stake)\b", re.I)),
+                            r"\b(value|size) of (the|its|their|this) (\S+ ){0,4}(deal|contract|order|market|investment|stake)\b", re.I)),
     (Slot.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
     (Slot.BODY, re.compile(rf"{_WHICH}(ministry|ministries|agency|agencies|body|bodies|department|departments|"
                            r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|"
@@ -162,18 +162,6 @@ _DOC_YEAR = re.compile(r"(?:19|20)\d\d(?:'s)?\s+(?:[\w-]+\s+){0,4}?(?:plans?|pol
                        r"issues?|regulations?|measures|documents?|lists?|drafts?|laws?|strateg(?:y|ies)|programs?|programmes?|"
                        r"pilots?|schemes?|initiatives?|calls?|blueprints?|action plans?|opinions?|selections?|batch(?:es)?|cycles?|competitions?)\b", re.I)
 _FIGURE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
-# "The seventh batch", "the third phase": which round is asked, so a passage about another (or
-# about all of them) does not answer. Not "first", which questions use loosely ("China's first").
-_ORDINALS = {w: i for i, w in enumerate("second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), 2)}
-_ORDINAL = re.compile(r"\b(?:" + "|".join(_ORDINALS) + r")\b(?!-)", re.I)
-
-
-def states_figure(figure: str, text: str) -> bool:
-    """`text` states a figure of the question: the same digits, or an ordinal as a word or "7th"."""
-    if figure in _ORDINALS:
-        n = _ORDINALS[figure]
-        return bool(re.search(rf"\b{figure}\b|\b{n}(?:st|nd|rd|th)\b", text, re.I))
-    return figure in text
 _NAME = re.compile(r"(?<=\s)[A-Z][\w'’&-]*(?:\s+[A-Z][\w'’&-]*)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _FOREIGN = {
@@ -210,7 +198,6 @@ def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
     if slot is Slot.COUNT and (m := re.search(r"\bhow many (?P<f>(?:[^\s?,.;]+ ){0,3}?[^\s?,.;]+?)(?= (?:is|are|was|were|do|does|did|will|would|has|have|had|can|could|should|in|of|for|to|by|on|at|from|with|per|under|so)\b|[?,.;]|$)", question, re.I)):
         counted = tuple(t for t in dict.fromkeys(tokenize(m["f"])) if t not in _GENERIC)
     figures = tuple(dict.fromkeys(f for f in _FIGURE.findall(outside) if not _YEAR.fullmatch(f)))
-    figures += tuple(dict.fromkeys(m.group().lower() for m in _ORDINAL.finditer(outside)))
     return Asked(slot=slot, focus=focus, focus_phrase=focus_phrase if focus else "", years=years,
                  figures=figures, names=proper_names(outside), counted=counted, language=language,
                  chinese_title=slot is Slot.TITLE and bool(re.search(r"\bchinese (title|name)\b", question, re.I)),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .asks import Slot, abbreviated, has_evidence, name_forms, states_figure, supported
+from .asks import Slot, abbreviated, has_evidence, name_forms, supported
 from .lexical import tokenize
 from .schema import DOCUMENT, ITEM, Hit, Outcome
 from .settings import Settings
@@ -66,7 +66,7 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     said = f"{unit.text} {where}"
     tokens = snap.unit_tokens(unit.index) | set(tokenize(where))
     missing = [f"anything for {y}" for y in asks.years if y not in f"{unit.text} {unit.lead} {c.part_label}"]
-    missing += [f"the figure {f}" for f in asks.figures if not states_figure(f, said)]
+    missing += [f"the figure {f}" for f in asks.figures if f not in said]
     _, absent = _names(asks.names, said, snap, settings)
     missing += [f"anything on {n}" for n in absent]
     evidence = has_evidence(asks, unit.text)
