@@ -1,6 +1,6 @@
 """Step "quality": this system in-sample and leave-one-issue-out (the shipped settings per issue, and
 the tuning grid chosen on three issues and scored on the fourth), peer pipelines scored the same
-way, and the held-out question sets (bench/heldout.jsonl, bench/unseen/) when they are present.
+way, and the held-out question sets (bench/heldout.jsonl, bench/unseen/, bench/unseen2/) when present.
 
 Every figure comes from `qa.evaluate` (`evaluate`, `summarize`, `leave_one_out`, the gold rule
 `matches`). One embedder that remembers what it encoded serves every setting, peer and index, so
@@ -13,20 +13,21 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from benchlib import CORPUS, HELDOUT, ROOT, UNSEEN, NetworkGuard, log
+from benchlib import CORPUS, HELDOUT, ROOT, UNSEEN, UNSEEN2, NetworkGuard, log
 from peers import build_pipelines, retrieval, score, token_stats
 
 GRID = {"search.date_boost": ("0.3", "0.6"), "search.per_section": ("3", "10"), "search.bm25_weight": ("0.4", "0.7"),
-        "search.unit_dense": ("off", "max"), "answer.words": ("0.5", "0.8"), "answer.keep_ratio": ("0.6", "0.75")}
+        "search.unit_dense": ("off", "max"), "answer.words": ("0.5", "0.8"), "answer.keep_ratio": ("0.6", "0.75"),
+        "answer.same_passage_ratio": ("0.55", "0.75")}
 """The knobs tuned while the answerer was built, each at its shipped value and the runner-up
-(qa/settings.py gives each one's reasons). Their product, 64 settings, is the tuning procedure
+(qa/settings.py gives each one's reasons). Their product, 128 settings, is the tuning procedure
 that `leave_one_out` repeats without the held-out issue."""
 
 UNSEEN_ISSUES = "merics-china-industries-*"
 
 
 def run(assistant, embedder, questions: list[dict], work: Path, heldout: Path = HELDOUT,
-        unseen: Path = UNSEEN) -> dict:
+        unseen: Path = UNSEEN, unseen2: Path = UNSEEN2) -> dict:
     from qa import Assistant
     from qa.evaluate import RememberingEmbedder, evaluate_grid, failures, leave_one_out, settings_grid, summarize
     guard = NetworkGuard()
@@ -47,6 +48,7 @@ def run(assistant, embedder, questions: list[dict], work: Path, heldout: Path = 
         log("quality: held-out question sets")
         held = heldout_set(base, pipelines, heldout)
         new_issue = unseen_issue(base, unseen, work)
+        second_issue = unseen_issue(base, unseen2, work)
 
     peers = [r for r in rows if r["peer"]]
     return {
@@ -59,7 +61,7 @@ def run(assistant, embedder, questions: list[dict], work: Path, heldout: Path = 
         "rows": rows,
         "best_peer": {view: {m: max((r[view][m] for r in peers), default=None) for m in ("recall@5", "mrr@10")}
                       for view in ("in_sample", "held_out")},
-        "heldout": held, "unseen": new_issue,
+        "heldout": held, "unseen": new_issue, "unseen2": second_issue,
         "llamaindex": li_info, "network_attempts": guard.attempts,
         "embedder": {"name": embedder.name, "max_tokens": embedder.max_tokens, "dim": embedder.dim},
     }
@@ -107,8 +109,8 @@ def unseen_issue(base, folder: Path, work: Path) -> dict:
         missing = [w for w, ok in ((f"an issue file {UNSEEN_ISSUES}", files), ("questions.jsonl", qfile.is_file()))
                    if not ok]
         return {"present": False, "path": _shown(folder), "missing": missing if folder.is_dir() else []}
-    corpus, index = work / "unseen" / "corpus", work / "unseen" / "index"
-    shutil.rmtree(work / "unseen", ignore_errors=True)
+    corpus, index = work / folder.name / "corpus", work / folder.name / "index"
+    shutil.rmtree(work / folder.name, ignore_errors=True)
     shutil.copytree(base.settings.corpus_dir, corpus)
     shutil.copytree(base.settings.index_dir, index)
     for f in files:

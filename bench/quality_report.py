@@ -43,6 +43,8 @@ def _ours_on_held_out_sets(q: dict) -> dict[str, dict]:
         out["held-out set"] = q["heldout"]["summary"]["overall"]
     if q["unseen"].get("summary"):
         out["unseen issue"] = q["unseen"]["summary"]["overall"]
+    if q.get("unseen2", {}).get("summary"):
+        out["second unseen issue"] = q["unseen2"]["summary"]["overall"]
     return out
 
 
@@ -227,8 +229,10 @@ def _held_out(q: dict) -> list[str]:
     for key, label, what in (("heldout", "Held-out questions", "questions over the shipped issues, written blind "
                               "and never used for tuning"),
                              ("unseen", "Unseen issue", "an issue never seen in development, added to a copy of the "
-                              "index, and questions about it")):
-        d = q[key]
+                              "index, and questions about it"),
+                             ("unseen2", "Second unseen issue", "a plain-text issue written in session 15 with its "
+                              "questions, scored once before that session's changes and once after")):
+        d = q.get(key, {"present": False, "path": f"bench/{key}"})
         if not d["present"]:
             missing = f" (missing: {', '.join(d['missing'])})" if d.get("missing") else ""
             out += [f"**{label}** (`{d['path']}`, {what}): not present{missing}.", ""]
@@ -238,7 +242,7 @@ def _held_out(q: dict) -> list[str]:
                     + "; ".join(d.get("refused") or ["nothing was added"]) + ".", ""]
             continue
         n = d["questions"]
-        where = (f"; index of {d['chunks']} chunks with {', '.join(d['issues'])} added" if key == "unseen" else "")
+        where = (f"; index of {d['chunks']} chunks with {', '.join(d['issues'])} added" if key.startswith("unseen") else "")
         out += [f"**{label}** (`{d['path']}`, {what}): {n['total']} questions, {n['unanswerable']} unanswerable"
                 f"{where}. Only summaries are kept, no question's outcome.", ""] + _by_kind(d["summary"])
         out += ["", "Peers on the same questions, R@5 · MRR@10: " + ", ".join(
