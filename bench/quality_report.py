@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from collections import Counter
 
 TARGETS = [("recall@1", "Recall@1", 0.80), ("recall@5", "Recall@5", 0.97), ("mrr@10", "MRR@10", 0.88),
@@ -106,7 +109,27 @@ def quality_section(q: dict) -> list[str]:
     out += ["", f"Questions with a problem: {len(fails)} ("
             + ", ".join(f"{k}: {v}" for k, v in reasons.most_common()) + "). The list is in "
             "bench/results.json (`parts.quality.shipped.failures`); `qa eval bench/questions.jsonl` prints it.", ""]
-    return out + _leave_one_out(q) + [""] + _peers(q) + [""] + _held_out(q)
+    return out + _leave_one_out(q) + [""] + _peers(q) + [""] + _held_out(q) + [""] + _first_runs()
+
+
+FIRST_RUNS = Path(__file__).parent / "first_runs.json"
+_RUN_KEYS = ("recall@1", "recall@5", "mrr@10", "answer_contains", "citation_precision", "wrongly_declined",
+             "declined_unanswerable")
+
+
+def _first_runs() -> list[str]:
+    """The log kept by hand in bench/first_runs.json: each blind set's first score, and every decision
+    taken on a held-out set's figures (which makes those figures partly in-sample)."""
+    if not FIRST_RUNS.is_file():
+        return []
+    log = json.loads(FIRST_RUNS.read_text(encoding="utf-8"))
+    out = ["### 1.5 First runs of blind sets, and decisions taken on held-out figures", "", log["about"], "",
+           "| set | commit | n | " + " | ".join(_RUN_KEYS) + " | then |", "|---|---|---|" + "---|" * (len(_RUN_KEYS) + 1)]
+    out += [f"| {r['set']} | {r['commit']} | {r['questions']} | " + " | ".join(_f(r[k]) for k in _RUN_KEYS)
+            + f" | {r['then']} |" for r in log["first_runs"]]
+    out += ["", "Decisions taken on held-out figures:", ""]
+    out += [f"- {d['commit']} ({d['sets']}): {d['decision']}" for d in log["decisions_on_held_out_sets"]]
+    return out + [""]
 
 
 def _leave_one_out(q: dict) -> list[str]:
