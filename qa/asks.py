@@ -68,7 +68,7 @@ class Asked:
 # manufacturer"), but not a verb: "what should european firms watch" asks for no company.
 _FILL = r"(?:(?!(?:should|do|does|did|can|could|will|would|are|is|was|were|have|has|had|must|might|may|the|kinds?|types?|sorts?)\b)[\w'-]+ ){0,3}"
 _WHICH = rf"(?:^|,\s*)(?:\w+ )?(?:which|what) {_FILL}"
-_MONEY_NOUN = r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budget|funding|subsid(?:y|ies)|profits?|revenues?|turnover|tariffs?|worth|valuation|investment)"
+_MONEY_NOUN = r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budget|funding|subsid(?:y|ies)|profits?|revenues?|turnover|tariffs?|worth|valuation|(?<!foreign )investment)"
 _AUX = r"(?:is|are|was|were|will|would|do|does|did|has|have|had|can|could|should)"
 # Verbs of judgement: "where does MERICS see / think ..." asks where in an argument, not on a map.
 _OPINION = r"(?:think|see|believ|expect|say|argu|suggest|stand|lag|fall|fail|struggl|excel|lead|need|lack)\w*"
@@ -118,7 +118,7 @@ _FOCUS = [
 # Words that say what kind of thing is asked rather than which: they never need support.
 _GENERIC = frozenset(tokenize(
     "target targets goal goals plan plans policy policies measure measures thing things aim aims figure figures "
-    "number numbers amount amounts value level levels size total kind kinds type types detail details year years "
+    "number numbers amount amounts value worth level levels size total kind kinds type types detail details year years "
     "time date dates day month role way ways exactly actually much many new main key overall specific current "
     "china chinese beijing government state national country official officials issue issues newsletter merics "
     "latest recent report mentioned said say expected planned proposed announced released set given"))
@@ -127,7 +127,7 @@ _GENERIC = frozenset(tokenize(
 # is supported by a passage that says any word of its family (stems).
 _FAMILIES = [
     "fund funding financing finance subsidy subsidies investment invest capital budget allocate allocation grant "
-    "support spending spend money yuan",
+    "support spending spend money yuan cny rmb usd dollar dollars euro euros",
     "fine fines penalty penalties sanction sanctions punish punishment",
     "profit profits earnings margin",
     "revenue revenues sales turnover income",
@@ -183,17 +183,20 @@ def read_question(question: str, spans: list[tuple[int, int]] = ()) -> Asked:
     ("in November 2024"), whose years are a period, not a detail the answer must contain."""
     outside = "".join(" " if any(a <= i < b for a, b in spans) else ch for i, ch in enumerate(question))
     language = detect_language(question)
-    slot = next((s for s, rx in _SLOTS if rx.search(question)), Slot.OTHER)
-    if slot in _VALUES and _MANNER.match(question):
+    main = _main_clause(question)
+    slot = next((s for s, rx in _SLOTS if rx.search(main)), Slot.OTHER)
+    if slot in _VALUES and _MANNER.match(main):
         slot = Slot.OTHER  # "How do the authors suggest firms gauge how much support ...": a way, not an amount
     # The attribute asked about, where the question names one the issues state in known words
     # ("net profit", "funding", "deadline"): a figure or date of another attribute is no answer.
     phrase = _focus_phrase(question) if slot in _MEASURED else ""
     attributes = [w for w in re.findall(r"[\w'-]+", f"{phrase} {outside}")
-                  if _FAMILY_OF.get(_stem(w)) in _ATTRIBUTE_FAMILIES] if slot in _MEASURED else []
+                  if _FAMILY_OF.get(_stem(w)) in _ATTRIBUTE_FAMILIES and _stem(w) not in _GENERIC] if slot in _MEASURED else []
     focus = tuple(dict.fromkeys(_stem(w) for w in attributes))
     focus_phrase = " or ".join(dict.fromkeys(w.lower() for w in attributes))
-    years = tuple(dict.fromkeys(m.group() for m in _YEAR.finditer(outside) if not _DOC_YEAR.match(outside, m.start())))
+    acts = {m.start(1) for m in _ACT_YEAR.finditer(outside)}
+    years = tuple(dict.fromkeys(m.group() for m in _YEAR.finditer(outside)
+                                if not _DOC_YEAR.match(outside, m.start()) and m.start() not in acts))
     counted = ()
     if slot is Slot.COUNT and (m := re.search(r"\bhow many (?P<f>(?:[^\s?,.;]+ ){0,3}?[^\s?,.;]+?)(?= (?:is|are|was|were|do|does|did|will|would|has|have|had|can|could|should|in|of|for|to|by|on|at|from|with|per|under|so)\b|[?,.;]|$)", question, re.I)):
         counted = tuple(t for t in dict.fromkeys(tokenize(m["f"])) if t not in _GENERIC)
@@ -210,9 +213,23 @@ _MEASURED = (Slot.MONEY, Slot.COUNT, Slot.DATE, Slot.SHARE, Slot.DURATION)
 # Kinds a clause inside a "how do/does ..." question may name without being what is asked.
 _VALUES = (*_MEASURED, Slot.PLACE)
 _MANNER = re.compile(rf"^\s*how {_AUX}\b", re.I)
-_DEADLINE_ASKED = re.compile(r"\bdeadlines?\b|\bdue (date|by)\b|^\s*(by|until) (what|which|when)\b|\b(by|until) when\b|"
+# A leading clause that sets the scene ("if I'm a foreign firm and want to know how much ..., what
+# does MERICS say"): the question is what follows it.
+_LEADING = re.compile(r"^\s*(?:if|given|assuming|since|as|for|while|after|before|once)\b[^?]*?,\s*"
+                      rf"(?=(?:what|which|who|how|when|where|why|{_AUX})\b)", re.I)
+# A year that says when something was done ("the projects picked in 2022"): when, not what it is for.
+_ACT_YEAR = re.compile(r"\b(?:issued|released|published|picked|selected|announced|unveiled|launched|adopted|introduced|"
+                       r"passed|approved|named|chosen|chose|signed|proposed|drafted|set up)\s+(?:\w+\s+){0,3}?in\s+((?:19|20)\d\d)\b", re.I)
+
+
+def _main_clause(question: str) -> str:
+    m = _LEADING.match(question)
+    return question[m.end():] if m else question
+_DEADLINE_ASKED = re.compile(r"\bdeadlines?\b|\bdue (date|by)\b|"
                              r"\b(submit|send|give|provide|file|hand) (in )?(\w+ ){0,2}(feedback|comments|opinions|applications|submissions)\b|"
-                             r"\b(comments?|feedback|consultation|applications?) (period |window )?(close|closes|closed|end|ends|ended)\b", re.I)
+                             r"\b(comments?|feedback|consultation|applications?) (period |window )?(close|closes|closed|end|ends|ended)\b|"
+                             # "by what date do local governments have to report": a date set as a limit
+                             r"(^\s*(by|until) (what|which|when)\b|\b(by|until) when\b).*\b(have to|has to|must|required to|need to)\b", re.I)
 
 
 def _stem(word: str) -> str:
@@ -234,7 +251,7 @@ def _focus_phrase(question: str) -> str:
 
 
 # Capitalised words that describe rather than name (a nationality, a language).
-_DESCRIBING = frozenset("""english chinese european american german french japanese korean indian british asian
+_DESCRIBING = frozenset("""i i'm i’m i've i'd i'll english chinese european american german french japanese korean indian british asian
 western eastern foreign global national international russian italian dutch swiss taiwanese""".split())
 
 

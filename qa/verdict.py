@@ -45,7 +45,8 @@ def judge(query, chosen, hits: list[Hit], snap: Snapshot, settings: Settings) ->
     similar = max((h.dense for h in hits[:settings.answer.passages]), default=0.0)
     if not chosen or similar < settings.answer.unrelated_below:
         return Verdict(Outcome.NOT_FOUND, confidence=round(max(similar, 0.0) / 2, 3))
-    unknown, _ = _names(query.asks.names, "", snap, settings)
+    # An acronym the top passages spell out ("HR" for Human Resources) is known, though never written so.
+    unknown, _ = _names(query.asks.names, " ".join(h.chunk.text for h in hits[:settings.answer.passages]), snap, settings)
     if unknown and similar < settings.answer.unknown_name_similar:
         return Verdict(Outcome.NOT_FOUND, tuple(f"anything on {n}" for n in unknown), round(similar / 2, 3))
     ranked = sorted(chosen, key=lambda u: -u.score)
@@ -99,12 +100,16 @@ def _counts(counted: tuple[str, ...], text: str, snap: Snapshot) -> bool:
         return True
     ws = [(w.strip(",."), (tokenize(w) or [""])[0]) for w in re.findall(r"[\w,.'-]+", text)]
     for i, (_, stem) in enumerate(ws):
+        if i and stem in _ANY_COUNTED and _NUMBERISH.fullmatch(ws[i - 1][0]):
+            return True  # "up to 150,000 units": units of whatever was asked
         if any(supported(t, {stem}) for t in known) and \
                 any(_NUMBERISH.fullmatch(w) for w, _ in ws[max(0, i - _NEAR):i + _NEAR + 1]):
             return True
     return False
 
 
+# Nouns that count whatever the question counts ("how many cars": "150,000 units").
+_ANY_COUNTED = frozenset(tokenize("units"))
 # Words between a number and what it counts: "400 high-skilled training bases", "terminals ... reached 535 million".
 _NEAR = 6
 

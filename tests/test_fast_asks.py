@@ -100,10 +100,26 @@ def test_what_a_question_asks_is_read_from_its_main_clause():
     assert read_question("Where will the new plant be built?").slot is Slot.PLACE
 
 
+def test_the_main_clause_and_the_words_that_only_set_the_scene():
+    # a leading "if ..." clause is scene-setting; the question is what follows it
+    asked = read_question("if I'm a foreign firm and want to know how much state backing my rival has, "
+                          "what does MERICS say to look at?")
+    assert asked.slot is Slot.OTHER and "I'm" not in asked.names
+    # a year saying when something was done is not a year the answer must state
+    assert read_question("of the 18 pilot projects the ministry picked in 2022, how many were about ships?").years == ()
+    assert read_question("What is the plan's target for 2030?").years == ("2030",)
+    # "foreign investment" is a topic, "worth" asks for the amount itself, "yuan" is said as CNY
+    assert read_question("what did NDRC's 2024 foreign investment negative list do for manufacturing?").slot is not Slot.MONEY
+    assert read_question("how much was China's industrial internet market worth in 2022?").focus == ()
+    assert supported(tokenize("yuan")[0], set(tokenize("companies worth CNY 100 billion")))
+
+
 def test_a_deadline_is_a_date_after_until_or_by():
     asked = read_question("By what date do companies have to send in feedback on the draft?")
     assert asked.slot is Slot.DATE and asked.deadline
     assert not read_question("When was the draft released?").deadline
+    assert not read_question("by when does the Shanghai AI regulation take effect?").deadline  # an effective date
+    assert read_question("By what date do local governments have to report back?").deadline
     assert has_evidence(asked, "Date: November 6, 2024") is False  # the policy's own date
     assert has_evidence(asked, "Comments can be submitted until March 20, 2025.") is True
     assert has_evidence(asked, "feedback is due by 6 December") is True
