@@ -93,6 +93,11 @@ def _units(text: str) -> list[str]:
     return out
 
 
+# A last piece under 1/TAIL_SHARE of the budget joins the piece before it (which may then exceed the
+# budget by that much; `enforce_limit` still keeps every chunk within what the model reads).
+TAIL_SHARE = 4
+
+
 def _pack(text: str, budget: int, count: Counter) -> list[tuple[str, str]]:
     """[(chunk text, lead-in of the bullet list it continues)] under `budget` tokens each."""
     if count(text) <= budget:
@@ -115,6 +120,11 @@ def _pack(text: str, budget: int, count: Counter) -> list[tuple[str, str]]:
         else:
             # The lead-in is only context when the chunk does not itself contain it.
             pieces.append(([unit], unit_lead))
+    if len(pieces) > 1 and count("\n".join(pieces[-1][0])) * TAIL_SHARE < budget:
+        # A tail this small (a chart's lone Source line) would be embedded as little more than
+        # its context, the section's title, and so outrank the passages that answer.
+        tail, _ = pieces.pop()
+        pieces[-1][0].extend(tail)
     return [(_join(p), lead) for p, lead in pieces]
 
 

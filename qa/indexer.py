@@ -98,8 +98,9 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 
 
 def chunking_settings(settings: Settings, embedder: Embedder) -> dict:
-    # version 2: chunks carry their quotable units, each embedded.
-    return {"chunk_tokens": settings.index.chunk_tokens, "max_tokens": embedder.max_tokens, "version": 2}
+    # version 2: chunks carry their quotable units, each embedded. 3: a small last piece of a part joins
+    # the one before it, and the parser reads more layouts (labels on their own line, plain-text charts).
+    return {"chunk_tokens": settings.index.chunk_tokens, "max_tokens": embedder.max_tokens, "version": 3}
 
 
 def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,

