@@ -95,7 +95,8 @@ _SLOTS: list[tuple[Slot, re.Pattern]] = [
     (Slot.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
     (Slot.BODY, re.compile(rf"{_WHICH}(ministry|ministries|agency|agencies|body|bodies|department|departments|"
                            r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|"
-                           r"\bissuing\b|\bwho (issued|released|published|signed|approved|drafted|is behind|are behind)\b", re.I)),
+                           r"\bissuing\b|\bwho (?:\w+ )?(issued|issues|released|publish(?:ed|es)|put out|puts out|came out with|brought out|"
+                           r"signed|approved|drafted|adopted|wrote|authored|(?:is|are|was|were) behind)\b", re.I)),
     (Slot.COMPANY, re.compile(rf"{_WHICH}(company|companies|firm|firms|carmakers?|manufacturers?|makers?|chipmakers?|"
                               r"groups?|partners?|buyers?|investors?|brands?|suppliers?|operators?)\b", re.I)),
     (Slot.PLACE, re.compile(rf"^(?:\w+ )?where {_AUX}\b(?!(?: \S+){{1,4}}? (?:{_OPINION})\b)|{_WHICH}(city|cities|province|provinces|country|countries|region|regions|"

@@ -114,6 +114,13 @@ def test_the_main_clause_and_the_words_that_only_set_the_scene():
     assert supported(tokenize("yuan")[0], set(tokenize("companies worth CNY 100 billion")))
 
 
+def test_who_published_a_policy_asks_for_a_body():
+    assert read_question("Who put out the guidance on helping offshore wind gear go abroad?").slot is Slot.BODY
+    assert read_question("Who actually issued it?").slot is Slot.BODY
+    # launching a product is what companies do
+    assert read_question("Who launched the first triple-screen phone?").slot is not Slot.BODY
+
+
 def test_a_deadline_is_a_date_after_until_or_by():
     asked = read_question("By what date do companies have to send in feedback on the draft?")
     assert asked.slot is Slot.DATE and asked.deadline
