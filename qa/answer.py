@@ -79,7 +79,7 @@ class ExtractiveAnswerer:
         if query.asks.language != "en":
             return Answer(question=query.question, text=NOT_ENGLISH.format(language=query.asks.language),
                           outcome=Outcome.NOT_FOUND, hits=tuple(hits), notes=notes)
-        units = candidate_units(hits[:settings.answer.passages], snap)
+        units = candidate_pool(hits, query.asks, snap, settings)
         if not units:
             return Answer(question=query.question, text=NO_ANSWER, outcome=Outcome.NOT_FOUND, hits=tuple(hits), notes=notes)
         score_units(units, result, snap, settings)
@@ -92,11 +92,25 @@ class ExtractiveAnswerer:
         return render(query.question, hits, chosen, notes, verdict)
 
 
-def candidate_units(hits: list[Hit], snap: Snapshot) -> list[Unit]:
-    """Every unit of the top passages, in order, with list groups marked."""
+def candidate_pool(hits: list[Hit], asks, snap: Snapshot, settings: Settings) -> list[Unit]:
+    """The units of the top passages; when none of them holds the kind of answer asked (a date, an
+    amount...), also those of the lower-ranked passages from the same sections: an article's answer
+    may sit in a chunk that ranked below its neighbours (a comment deadline at the end of the summary)."""
+    top = list(range(min(len(hits), settings.answer.passages)))
+    units = candidate_units(hits, snap, top)
+    if has_evidence(asks, "") is None or any(has_evidence(asks, u.text) for u in units):
+        return units
+    sections = {(hits[i].chunk.issue_date, hits[i].chunk.section_id) for i in top}
+    more = [i for i in range(len(top), len(hits)) if (hits[i].chunk.issue_date, hits[i].chunk.section_id) in sections]
+    return candidate_units(hits, snap, top + more) if more else units
+
+
+def candidate_units(hits: list[Hit], snap: Snapshot, which: list[int] | None = None) -> list[Unit]:
+    """Every unit of the passages `which` (default all), in order, with list groups marked."""
     units: list[Unit] = []
     group = 0
-    for hi, h in enumerate(hits):
+    for hi in (range(len(hits)) if which is None else which):
+        h = hits[hi]
         row = h.row if h.row >= 0 else snap.chunks.index(h.chunk)
         start = int(snap.unit_start[row])
         in_list = h.chunk.context.rstrip().endswith(":")  # the passage continues a list
