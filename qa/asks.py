@@ -70,6 +70,9 @@ _FILL = r"(?:(?!(?:should|do|does|did|can|could|will|would|are|is|was|were|have|
 _WHICH = rf"(?:^|,\s*)(?:\w+ )?(?:which|what) {_FILL}"
 _MONEY_NOUN = r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budget|funding|subsid(?:y|ies)|profits?|revenues?|turnover|tariffs?|worth|valuation|(?<!foreign )investment)"
 _AUX = r"(?:is|are|was|were|will|would|do|does|did|has|have|had|can|could|should)"
+# "Who issued / put out / is behind" a document: its issuing bodies (the search also reads its title block).
+WHO_ISSUED = (r"\bwho (?:\w+ )?(?:issued|issues|released|publish(?:ed|es)|put out|puts out|came out with|brought out|"
+              r"signed|approved|drafted|adopted|wrote|authored|(?:is|are|was|were) behind)\b")
 # Verbs of judgement: "where does MERICS see / think ..." asks where in an argument, not on a map.
 _OPINION = r"(?:think|see|believ|expect|say|argu|suggest|stand|lag|fall|fail|struggl|excel|lead|need|lack)\w*"
 
@@ -95,8 +98,7 @@ _SLOTS: list[tuple[Slot, re.Pattern]] = [
     (Slot.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
     (Slot.BODY, re.compile(rf"{_WHICH}(ministry|ministries|agency|agencies|body|bodies|department|departments|"
                            r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|"
-                           r"\bissuing\b|\bwho (?:\w+ )?(issued|issues|released|publish(?:ed|es)|put out|puts out|came out with|brought out|"
-                           r"signed|approved|drafted|adopted|wrote|authored|(?:is|are|was|were) behind)\b", re.I)),
+                           rf"\bissuing\b|{WHO_ISSUED}", re.I)),
     (Slot.COMPANY, re.compile(rf"{_WHICH}(company|companies|firm|firms|carmakers?|manufacturers?|makers?|chipmakers?|"
                               r"groups?|partners?|buyers?|investors?|brands?|suppliers?|operators?)\b", re.I)),
     (Slot.PLACE, re.compile(rf"^(?:\w+ )?where {_AUX}\b(?!(?: \S+){{1,4}}? (?:{_OPINION})\b)|{_WHICH}(city|cities|province|provinces|country|countries|region|regions|"

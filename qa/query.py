@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from .asks import Asked, Slot, read_question
+from .asks import WHO_ISSUED, Asked, Slot, read_question
 from .lexical import STOPWORDS, words
 from .schema import COMMENT, CORPORATE_NEWS, DOCUMENT, EXHIBIT, POLICY_NEWS, SECTION_KINDS, format_date
 from .text import MONTH_RE, month_number
@@ -97,7 +97,7 @@ _COMMENT = re.compile(
     r"critic\w*|warn\w*|concern\w*|caution\w*|downside|threat|pressure|challenge|bad news|good news|"
     r"mean for|matter for|effective|likely|expect\w*|analysts?|think)\b", re.I)
 _DOCUMENT = re.compile(
-    r"\b(who (issued|released|published|announced)|which (ministry|ministries|agency|agencies|body|bodies|"
+    rf"{WHO_ISSUED}|" r"\b(which (ministry|ministries|agency|agencies|body|bodies|"
     r"department|authority|authorities|government)|issuing bod\w*|issued by|(official|full|chinese|exact) "
     r"(title|name)|title of|name of the (policy|document|plan|notice|regulation)|when was\b.*\b(issued|"
     r"released|published|announced|adopted)|what date|on what date)\b", re.I)
