@@ -1,6 +1,8 @@
 """Read one China Industries issue (markdown, plain text or PDF) into an `Issue`.
 
-A PDF is first turned into the same text format by `qa.pdf`; everything below reads text.
+A PDF is first turned into the same text format by `qa.pdf`; everything below reads text,
+after the running headers, footers and page numbers a PDF-to-text conversion leaves between
+its lines are taken out (`qa.text.strip_running_lines`).
 
 The converted PDFs differ in markup (headings `#`..`####`, bold, or none), so every rule
 here looks at a line's *plain* text (markers stripped) and at its neighbours, never at
@@ -21,8 +23,8 @@ from pathlib import Path
 from .progress import Progress
 from .schema import (ARTICLE, AT_A_GLANCE, COMMENT, CORPORATE_NEWS, DOCUMENT, EXHIBIT, EXPLAINER,
                      ITEM, POLICY_NEWS, Issue, IssueError, Part, Section, format_date)
-from .text import (BULLET, LIST_ITEM, MONTH_RE, clean_inline, is_list_item, month_number, normalize, parse_date,
-                   parse_month_day, strip_heading)
+from .text import (BULLET, BULLETS, LIST_ITEM, MONTH_RE, clean_inline, is_list_item, month_number, normalize,
+                   parse_date, strip_heading, strip_running_lines)
 
 TEXT_SUFFIXES = (".md", ".txt", ".markdown")
 SUFFIXES = TEXT_SUFFIXES + (".pdf",)
@@ -35,17 +37,27 @@ _TOC_ENTRY = re.compile(r"^(?P<title>.*?\S)\s*(?:\.{2,}|…+|\t)[\s.…]*(?P<pag
 _NUMBERED = re.compile(r"^(?P<n>\d{1,2})\s*[.)]\s+(?P<title>\S.*)$")
 _TOP5 = re.compile(r"^merics\s+top\s*(?:5|five)$", re.I)
 _NOTEWORTHY = re.compile(r"^noteworthy$", re.I)
-_POLICY = re.compile(r"^policy\s+news$", re.I)
-_CORPORATE = re.compile(r"^(?:corporate|company|business)\s+news$", re.I)
+_POLICY = re.compile(r"^policy\s+news\s*:?$", re.I)
+_CORPORATE = re.compile(r"^(?:corporate|company|business)\s+news\s*:?$", re.I)
 _BOILERPLATE = re.compile(r"^(?:authors?|editors?|publisher|contact|imprint)$", re.I)
 _GLANCE = re.compile(r"^at\s+a\s+glance\b", re.I)
-_ITEM = re.compile(rf"^(?:{BULLET}\s*)?(?P<date>{MONTH_RE}\.?\s+\d{{1,2}})\s*[:：]\s*(?P<text>.*)$", re.I)
+# A news item's date, as the issues write it: "July 31", "Jul. 31st", "31 July", "July 31, 2025",
+# "31 July 2025"; without a year the item is the issue's (`resolve_year`).
+_NEWS_DATE = (rf"(?:(?P<m1>{MONTH_RE})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?"
+              rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?P<m2>{MONTH_RE})\.?)(?![\w-])(?:,?\s+(?P<y>\d{{4}})(?!\d))?")
+# A news item's first line: its date, then a colon or a dash and the text ("July 31: The MIIT ...",
+# "31 July 2025 – The MIIT ..."), or the date alone with the text on the lines below.
+_ITEM = re.compile(rf"^(?:{BULLET}\s*)?(?P<date>{_NEWS_DATE})"
+                   rf"(?:(?:\s*[:：]|\s*[–—]|\s+-)\s*(?P<text>.*)|\s*[:：–—-]?\s*)$", re.I)
+# A bullet before a news item's date; "*" only with a space after it, as "**31 July**" is bold.
+_ITEM_BULLET = re.compile(rf"^\s*(?:[{re.escape(BULLETS.replace('*', ''))}]\s*|\*\s+)")
 _CJK = r"[\u3400-\u9fff\uf900-\ufaff]"
 
 # Part labels at the start of a line inside an article ("MERICs comment:" included), followed
-# by a colon and the part's first words. The third field says whether the label may also stand
-# alone on its line without a colon ("AT A GLANCE", "MERICS comment", "Exhibit 1"), the part's
-# text on the lines below: only names no sentence or plain line is made of, not "Comment" or "Date".
+# by a colon and the part's first words. The third field says whether the label may also go
+# without a colon: alone on its line ("AT A GLANCE", "MERICS comment", "Exhibit 1"), the part's
+# text on the lines below, or set in bold before the text ("**At a glance** The MIIT ...");
+# only names no sentence or plain line is made of, not "Comment" or "Date".
 _LABELS = [
     (AT_A_GLANCE, r"at\s+a\s+glance", True),
     (COMMENT, r"merics\s+comments?", True),
@@ -61,6 +73,8 @@ _LABELS = [
 # the line is the label alone, without a colon.
 _LABEL = re.compile(r"^(?:" + "|".join(f"({p})" for _, p, _ in _LABELS) + r")(?:\s*[:：]\s*(?P<rest>.*)|\s*)$",
                     re.I)
+# A bold (or italic) run opening a line: a label without a colon when `_LABELS` allows one.
+_LEAD_RUN = re.compile(r"^\s{0,3}(?:#{1,6}\s*)?(?P<mark>\*\*|__|\*|_)(?P<run>[^*_]+?)(?P=mark)\s*[-–—]?\s*(?P<rest>\S.*)$")
 _PART_NAMES = {AT_A_GLANCE: "At a glance", COMMENT: "MERICS comment", EXPLAINER: "Explainer",
                EXHIBIT: "Exhibit", DOCUMENT: "Policy document"}
 
@@ -136,11 +150,13 @@ def decode_issue(data: bytes, name: str) -> str:
 def parse_issue(text: str, source: str = "<text>", sha256: str = "") -> Issue:
     """Text of one issue -> Issue. Raises IssueError when it isn't a China Industries issue."""
     sha256 = sha256 or hashlib.sha256(text.encode()).hexdigest()
-    lines = [_Line(raw, strip_heading(raw)) for raw in text.split("\n")]
+    raw_lines = text.split("\n")
+    # The masthead may be the running header's text too: look for it before the headers go.
+    looks_like = any("china industries" in strip_heading(raw).lower() for raw in raw_lines[:80])
+    lines = [_Line(raw, strip_heading(raw)) for raw in strip_running_lines(raw_lines)]
     warnings: list[str] = []
 
     date, period = _find_masthead(lines)
-    looks_like = any("china industries" in ln.plain.lower() for ln in lines[:80])
     if date is None:
         if not looks_like:
             raise IssueError(f"{source}: not a MERICS China Industries issue "
@@ -154,8 +170,11 @@ def parse_issue(text: str, source: str = "<text>", sha256: str = "") -> Issue:
     boiler = _first(lines, lambda ln: bool(_BOILERPLATE.match(ln.plain)), body_start) or len(lines)
     # NOTEWORTHY follows the articles: a CONTENTS entry of that name (no page number) must not end them.
     first_glance = _first(lines, lambda ln: bool(_GLANCE.match(ln.plain)), body_start, boiler)
-    noteworthy = _first(lines, lambda ln: bool(_NOTEWORTHY.match(ln.plain)),
-                        body_start if first_glance is None else first_glance, boiler)
+    after_glance = body_start if first_glance is None else first_glance
+    noteworthy = _first(lines, lambda ln: bool(_NOTEWORTHY.match(ln.plain)), after_glance, boiler)
+    news_start = noteworthy + 1 if noteworthy is not None else None
+    if noteworthy is None:  # no NOTEWORTHY heading: the news start at their first heading
+        noteworthy = news_start = _first(lines, lambda ln: bool(_news_heading(ln.plain)), after_glance, boiler)
     articles_end = noteworthy if noteworthy is not None else boiler
 
     sections: list[Section] = []
@@ -163,8 +182,8 @@ def parse_issue(text: str, source: str = "<text>", sha256: str = "") -> Issue:
     for i, (n, title, start) in enumerate(heads):
         end = heads[i + 1][2] if i + 1 < len(heads) else articles_end
         sections.append(_parse_article(n, title, lines[start:end], date, warnings))
-    if noteworthy is not None:
-        sections.extend(_parse_noteworthy(lines[noteworthy + 1:boiler], date, warnings))
+    if news_start is not None:
+        sections.extend(_parse_noteworthy(lines[news_start:boiler], date, warnings))
     if not sections:
         raise IssueError(f"{source}: no sections found (no 'MERICS TOP 5' articles with 'At a glance', "
                          "no NOTEWORTHY news)")
@@ -321,11 +340,16 @@ def _candidate_title(lines, i: int, end: int, n: int, expected: str | None) -> s
     return None
 
 
-def _label_of(plain: str):
-    """(part kind, label word, text after the colon) when the line starts a part, else None."""
+def _label_of(plain: str, raw: str = ""):
+    """(part kind, label word, text after the colon) when the line starts a part, else None.
+
+    With the line's `raw` text, a label set in bold without a colon before the part's first words
+    counts too, where `_LABELS` lets it go without a colon."""
     m = _LABEL.match(plain)
     if not m:
-        return None
+        run = _LEAD_RUN.match(raw)
+        lab = _label_of(clean_inline(run["run"])) if run else None
+        return (lab[0], lab[1], clean_inline(run["rest"])) if lab and not lab[2] else None
     for (kind, _, alone), group in zip(_LABELS, m.groups()):
         if group:
             return (kind, group, m["rest"] or "") if m["rest"] is not None or alone else None
@@ -401,7 +425,7 @@ def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
     chart_open = False
     for previous, ln in zip([None, *lines], lines):
         gap = previous is not None and not previous.plain  # a blank line before this one
-        lab = _label_of(ln.plain)
+        lab = _label_of(ln.plain, ln.raw)
         if _is_caption(ln.plain):
             if current is None or current[0] != EXHIBIT or not chart_open:
                 interrupted = current is not None and current[0] != EXHIBIT
@@ -422,6 +446,8 @@ def _read_blocks(lines: list[_Line]) -> list[tuple[str, str, list[_Line]]]:
             if kind == EXHIBIT:
                 resume = current if current is None or current[0] != EXHIBIT else resume
                 label = _titled(word, rest) if rest else label
+                if rest and not _LABEL.match(ln.plain):  # "**Exhibit 1** Output ...": shown as its label
+                    ln = _Line(ln.raw, label)
                 current, chart_open = (EXHIBIT, label, [ln]), True
             else:
                 if kind == EXPLAINER and rest:
@@ -561,54 +587,119 @@ def _continues(block: str) -> bool:
     return not re.search(r"[.!?:;\"”’)]$", block)
 
 
+_NEWS_TITLES = {POLICY_NEWS: "Policy news", CORPORATE_NEWS: "Corporate news"}
+_UNDATED = "Undated"
+"""The label of a news section's text that is no dated item."""
+
+
+def _news_heading(plain: str):
+    """POLICY_NEWS or CORPORATE_NEWS for a news heading ("### Corporate news", "Policy news:")."""
+    return POLICY_NEWS if _POLICY.match(plain) else CORPORATE_NEWS if _CORPORATE.match(plain) else None
+
+
+def _news_item(plain: str):
+    """The `_ITEM` match of a news item's first line, None for any other line (or a day past 31)."""
+    m = _ITEM.match(plain)
+    return m if m and 1 <= int(m["d1"] or m["d2"]) <= 31 else None
+
+
 def _parse_noteworthy(lines: list[_Line], issue_date: dt.date, warnings) -> list[Section]:
+    """The news items under their "Policy news" and "Corporate news" headings.
+
+    An item starts at a line that opens with its date (`_ITEM`); the lines after it, up to the
+    next item or heading, continue it. Nothing under a news heading is dropped unseen: its text
+    before the first dated item (a note, or all of it when no item has a date the parser reads)
+    is kept as one undated part, and a warning says so; an empty heading is warned about."""
     groups: dict[str, list[Part]] = {POLICY_NEWS: [], CORPORATE_NEWS: []}
     kind = None
     item: list[str] | None = None
+    loose: list[_Line] = []  # lines under the heading before its first dated item
+    found: dict[str, int] = {}  # items under each heading read so far
 
-    def flush():
-        nonlocal item
+    def flush(heading_ends: bool):
+        nonlocal item, loose
         if item and kind:
-            groups[kind].append(_make_item(item, issue_date, warnings))
+            part = _make_item(item, issue_date)
+            if part.text:
+                groups[kind].append(part)
+                found[kind] += 1
+            else:
+                warnings.append(f"{_NEWS_TITLES[kind].lower()}: the date {part.label} has no item text under it")
         item = None
+        text = _join_blocks(loose)
+        if text and kind:
+            groups[kind].append(Part(kind=ITEM, label=_UNDATED, text=text))
+            where = "text before the first dated item" if not heading_ends or found[kind] else \
+                "no dated items under the heading (expected 'July 31: ...' or '31 July 2025 – ...'); its text"
+            warnings.append(f"{_NEWS_TITLES[kind].lower()}: {where} is kept as one undated part: {_snippet(text)!r}")
+        elif text:
+            warnings.append(f"noteworthy: text before the first news heading was left out: {_snippet(text)!r}")
+        elif heading_ends and kind and not found[kind] and not groups[kind]:
+            warnings.append(f"{_NEWS_TITLES[kind].lower()}: the heading has no news items under it")
+        loose = []
 
     for ln in lines:
-        if _POLICY.match(ln.plain) or _CORPORATE.match(ln.plain):
-            flush()
-            kind = POLICY_NEWS if _POLICY.match(ln.plain) else CORPORATE_NEWS
+        heading = _news_heading(ln.plain)
+        if heading:
+            flush(True)
+            kind = heading
+            found.setdefault(kind, 0)
             continue
         if not ln.plain:
+            if item is None:
+                loose.append(ln)
             continue
-        if _ITEM.match(clean_inline(ln.raw)):
-            flush()
+        if _news_item(ln.plain):
+            flush(False)
             if kind is None:
                 warnings.append("noteworthy items before a 'Policy news' heading were filed as policy news")
                 kind = POLICY_NEWS
+                found.setdefault(kind, 0)
             item = [ln.raw]
         elif item is not None:
             item.append(ln.raw)
-    flush()
-    titles = {POLICY_NEWS: "Policy news", CORPORATE_NEWS: "Corporate news"}
-    return [Section(id=k.replace("_", "-"), kind=k, title=titles[k], parts=tuple(v))
+        else:
+            loose.append(ln)
+    flush(True)
+    return [Section(id=k.replace("_", "-"), kind=k, title=_NEWS_TITLES[k], parts=tuple(v))
             for k, v in groups.items() if v]
 
 
-def _make_item(raw_lines: list[str], issue_date: dt.date, warnings) -> Part:
-    raw = " ".join(re.sub(r"^\s*(?:[-•*–·▪]\s*)", "", r, count=1).strip() for r in raw_lines)
+def _snippet(text: str, words: int = 8) -> str:
+    head = text.split()
+    return " ".join(head[:words]) + (" ..." if len(head) > words else "")
+
+
+def _make_item(raw_lines: list[str], issue_date: dt.date) -> Part:
+    lines = [_ITEM_BULLET.sub("", re.sub(r"^\s{0,3}#{1,6}\s+", "", r), count=1).strip() for r in raw_lines]
+    raw = " ".join(lines)
     sources = ()
     m = re.search(r"\((\s*\[[^\]]+\]\([^)]*\)\s*(?:,\s*\[[^\]]+\]\([^)]*\)\s*)*)\)\s*\.?\s*$", raw)
     if m:
         sources = tuple(clean_inline(s) for s in re.findall(r"\[([^\]]+)\]", m.group(1)))
-    text = clean_inline(raw)
-    head = _ITEM.match(text)
-    month, day = parse_month_day(head["date"])
-    date = resolve_year(month, day, issue_date)
-    body = head["text"].strip()
+    head = _news_item(clean_inline(raw))
+    if head and head["text"]:
+        body = head["text"].strip()
+    else:  # the date alone on the first line, the text below it
+        head = _news_item(strip_heading(lines[0]))
+        body = clean_inline(" ".join(lines[1:]))
+    date = _item_date(head, issue_date)
     if not sources:
         tail = re.search(r"\(([^()]{2,120})\)\s*\.?$", body)
         if tail and all(len(s.split()) <= 6 for s in tail.group(1).split(",")):
             sources = tuple(s.strip() for s in tail.group(1).split(",") if s.strip())
     return Part(kind=ITEM, label=format_date(date.isoformat()), text=body, date=date.isoformat(), sources=sources)
+
+
+def _item_date(head: re.Match, issue_date: dt.date) -> dt.date:
+    """A news item's date: its own year, or the issue's (`resolve_year`) when it gives none."""
+    month, day = month_number(head["m1"] or head["m2"]), int(head["d1"] or head["d2"])
+    if not head["y"]:
+        return resolve_year(month, day, issue_date)
+    try:
+        return dt.date(int(head["y"]), month, day)
+    except ValueError:  # 31 June
+        return dt.date(int(head["y"]), month, 28)
 
 
 def _read_people(lines: list[_Line], start: int) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -1,7 +1,9 @@
 """Lines of an issue PDF -> the text format `qa.parse` reads.
 
     drop_furniture   running headers and footers (the same text at the same height on most
-                     pages, and everything above or below them), lone page numbers
+                     pages, and everything above or below them), lone page numbers; what
+                     positions cannot tell, the parser's text rule still catches
+                     (`qa.text.strip_running_lines`, for every issue text)
     drop_chart_text  small type drawn over a chart (axis labels, values)
     build_blocks     paragraphs and list items, by spacing, indentation and markers; a block
                      cut by a page break continues on the next page
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .pdf import Line, Page
-from .text import BULLET, BULLETS
+from .text import BULLET, BULLETS, PAGE_NUMBER
 
 # A heading is set at least this much larger than the body text (type scales step by 1.2 or
 # more; the CONTENTS lines of the newsletter are only 5 % larger than the body).
@@ -33,7 +35,8 @@ _PARAGRAPH_GAP_EM = 0.25
 # A PDF's list markers: the bullet glyphs of qa.text, or a number or letter ("1.", "(a)").
 _MARKER = re.compile(rf"^(?:{BULLET}|\(?(?:\d{{1,2}}|[a-z])[.)])(?=\s)")
 _LEADER = re.compile(r"[\s.…]*(?:\.\s*){3,}[\s.…]*(?=\d{1,3}$)|\s*\t\s*(?=\d{1,3}$)")
-_LONE_NUMBER = re.compile(r"^(?:page\s*)?[-–]?\s*\d{1,4}\s*[-–]?(?:\s*(?:/|of)\s*\d{1,4})?$", re.I)
+# A bold run-in label without a colon has at most this many words ("At a glance", "Exhibit 1").
+_RUN_IN_WORDS = 4
 _HYPHENS = "-\u2010\u00ad"
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -115,9 +118,9 @@ def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
     out = []
     for page in pages:
         kept = [ln for ln in page if _key(ln) not in repeated and top_edge < ln.top and ln.bottom < bottom_edge]
-        while kept and _LONE_NUMBER.match(kept[-1].text.strip()):
+        while kept and PAGE_NUMBER.match(kept[-1].text.strip()):
             kept.pop()
-        while kept and _LONE_NUMBER.match(kept[0].text.strip()):
+        while kept and PAGE_NUMBER.match(kept[0].text.strip()):
             kept.pop(0)
         out.append(kept)
     return out
@@ -355,9 +358,13 @@ def emit_text(blocks: list[Block], vocab, edge: float) -> str:
 
 
 def _label(b: Block, text: str) -> str:
-    """A bold run-in label at the start of a paragraph as **Label:**."""
+    """A bold run-in label at the start of a paragraph as **Label:**, or as **Label** when it has
+    no colon: a few bold words ending where a word ends ("**At a glance** The MIIT ..."). Which
+    of those are labels is the parser's call (`qa.parse._LABELS`); to the text, bold is no change."""
     n = b.lines[0].bold_prefix
     label = text[:n].rstrip()
     if 0 < n < len(text) and label.endswith((":", "：")):
+        return f"**{label}** {text[n:].lstrip()}"
+    if 0 < n < len(text) and (text[n].isspace() or text[n - 1].isspace()) and len(label.split()) <= _RUN_IN_WORDS:
         return f"**{label}** {text[n:].lstrip()}"
     return text

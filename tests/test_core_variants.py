@@ -15,7 +15,7 @@ import pytest
 from core_helpers import DATA, DATES, ENERGY_BULLET, ENERGY_HEADING, cut, edit, issue_file, issue_text, structure
 from qa import IssueError, parse_issue, read_issue
 from qa.parse import parse_issue_bytes
-from qa.schema import AT_A_GLANCE, COMMENT, DOCUMENT, EXHIBIT
+from qa.schema import AT_A_GLANCE, COMMENT, DOCUMENT, EXHIBIT, ITEM
 
 HEADING = re.compile(r"^(\d\. .+|MERICS|MERIC[Ss] TOP 5|China Industries|CONTENTS|NOTEWORTHY|Policy news|"
                      r"Corporate news|AUTHORS|EDITORS|PUBLISHER)$")
@@ -421,3 +421,268 @@ def test_chart_lines_separated_by_blank_lines_are_still_one_chart():
     assert [p.kind for p in section.parts] == [AT_A_GLANCE, COMMENT, EXHIBIT, DOCUMENT]
     assert section.parts[2].text.split("\n")[-2:] == ["Note: All business segments.", "Source: Company reports, MERICS"]
     assert AFTER_CHART in section.parts[1].text
+
+
+# News items written another way (bold day-month-year dates, dashes, headings of any depth) ----
+
+NEWS_ISSUE = "2024-12-04"  # its items are October and November 2024
+_NEWS_LINE = re.compile(r"^- \*(?P<month>[A-Z][a-z]+) (?P<day>\d{1,2}):\* ", re.M)
+DATE_STYLES = {
+    "bold-day-month-year-en-dash": lambda m, d: f"**{d} {m} 2024** – ",
+    "day-month-year-hyphen": lambda m, d: f"{d} {m} 2024 - ",
+    "bold-month-day-year-colon": lambda m, d: f"**{m} {d}, 2024:** ",
+    "italic-month-day-colon": lambda m, d: f"- *{m} {d}:* ",  # the corpus style
+    "bold-date-alone-on-its-line": lambda m, d: f"**{d} {m} 2024**\n",
+}
+HEADING_STYLES = {"###": "### {}", "####": "#### {}", "plain": "{}", "bold": "**{}**"}
+
+
+def news_restyled(text: str, date_style: str, heading_style: str) -> str:
+    """The issue with every NOTEWORTHY item's date and both news headings written another way."""
+    head, tail = text.split("## NOTEWORTHY")
+    tail = _NEWS_LINE.sub(lambda m: DATE_STYLES[date_style](m["month"], int(m["day"])), tail)
+    for title in ("Policy news", "Corporate news"):
+        tail = edit(tail, f"### {title}", HEADING_STYLES[heading_style].format(title))
+    return f"{head}## NOTEWORTHY{tail}"
+
+
+@pytest.mark.parametrize("heading", HEADING_STYLES)
+@pytest.mark.parametrize("style", DATE_STYLES)
+def test_news_items_with_other_date_styles_are_the_same_items(originals, style, heading):
+    text = news_restyled(issue_text(NEWS_ISSUE), style, heading)
+    assert "*October 29:*" not in text or style == "italic-month-day-colon"
+    issue = parse_issue(text, f"news-{style}.md")
+    assert structure(issue) == structure(originals[NEWS_ISSUE])
+    assert issue.warnings == ()
+
+
+NEWS_TAIL = """## NOTEWORTHY
+
+#### Policy news
+
+**31 July 2025** – The MIIT released a plan for humanoid robots (MIIT notice)
+
+**4 August 2025** - The NDRC set new rules for data centers
+that run on green power (NDRC notice, Xinhua)
+
+### Corporate news
+
+**July 30, 2025:** BYD opened a plant in Hungary (Reuters)
+- *August 2:* CATL cut battery prices (Caixin article)
+31 December 2024 – Airbus delivered its last jet of the year from Tianjin (Bloomberg)
+
+## AUTHORS
+
+Test Author
+"""
+
+
+def news_issue(tail: str) -> str:
+    """The 2024-12-04 issue with its NOTEWORTHY part (to the end) replaced by `tail`."""
+    text = issue_text(NEWS_ISSUE)
+    return text[:text.index("## NOTEWORTHY")] + tail
+
+
+def test_news_items_with_bold_dates_and_dashes_read_by_hand():
+    issue = parse_issue(news_issue(NEWS_TAIL), "news-by-hand.md")
+    news = [(s.kind, s.title, [(p.label, p.date, p.text.split()[:2], p.sources) for p in s.parts])
+            for s in issue.sections if s.kind != "article"]
+    assert news == [
+        ("policy_news", "Policy news", [
+            ("31 July 2025", "2025-07-31", ["The", "MIIT"], ("MIIT notice",)),
+            ("4 August 2025", "2025-08-04", ["The", "NDRC"], ("NDRC notice", "Xinhua"))]),
+        ("corporate_news", "Corporate news", [
+            ("30 July 2025", "2025-07-30", ["BYD", "opened"], ("Reuters",)),
+            # No year: the issue's (4 December 2024) year, as for every corpus item.
+            ("2 August 2024", "2024-08-02", ["CATL", "cut"], ("Caixin article",)),
+            ("31 December 2024", "2024-12-31", ["Airbus", "delivered"], ("Bloomberg",))])]
+    assert issue.section("policy-news").parts[1].text == \
+        "The NDRC set new rules for data centers that run on green power (NDRC notice, Xinhua)"
+    assert issue.authors == ("Test Author",)
+    assert issue.warnings == ()
+
+
+def test_news_without_a_noteworthy_heading_start_at_their_heading():
+    issue = parse_issue(news_issue(NEWS_TAIL.replace("## NOTEWORTHY\n\n", "")), "no-noteworthy.md")
+    assert [(s.id, len(s.parts)) for s in issue.sections[5:]] == [("policy-news", 2), ("corporate-news", 3)]
+    assert issue.section("5").parts[-1].kind == DOCUMENT  # the last article ends where the news begin
+    assert issue.warnings == ()
+
+
+def test_a_news_paragraph_without_a_date_stays_as_an_undated_part():
+    tail = NEWS_TAIL.replace("#### Policy news\n\n", "#### Policy news\n\nSelected policy news of the month.\n\n")
+    tail = tail.replace("### Corporate news\n", "### Corporate news\n\nLate July: several carmakers cut prices again\n")
+    issue = parse_issue(news_issue(tail), "undated.md")
+    policy, corporate = issue.section("policy-news").parts, issue.section("corporate-news").parts
+    assert [(p.label, p.date, p.text) for p in policy[:1]] == [("Undated", None, "Selected policy news of the month.")]
+    assert [p.date for p in policy[1:]] == ["2025-07-31", "2025-08-04"]
+    assert [(p.label, p.date, p.text) for p in corporate[:1]] == \
+        [("Undated", None, "Late July: several carmakers cut prices again")]
+    assert [p.date for p in corporate[1:]] == ["2025-07-30", "2024-08-02", "2024-12-31"]
+    assert issue.warnings == (
+        "policy news: text before the first dated item is kept as one undated part: 'Selected policy news of the month.'",
+        "corporate news: text before the first dated item is kept as one undated part: "
+        "'Late July: several carmakers cut prices again'")
+
+
+def test_a_news_heading_whose_items_have_no_readable_date_is_kept_and_warned():
+    tail = ("## NOTEWORTHY\n\n### Corporate news\n\n"
+            "Mid-2025 – BYD opened a plant in Hungary (Reuters)\n\n"
+            "Q3 2025 – CATL cut battery prices (Caixin article)\n\n"
+            "### Policy news\n\n## AUTHORS\n\nTest Author\n")
+    issue = parse_issue(news_issue(tail), "no-dates.md")
+    assert [s.id for s in issue.sections[5:]] == ["corporate-news"]
+    assert [(p.kind, p.label, p.date, p.text) for p in issue.section("corporate-news").parts] == [
+        (ITEM, "Undated", None, "Mid-2025 – BYD opened a plant in Hungary (Reuters)\n\n"
+                                "Q3 2025 – CATL cut battery prices (Caixin article)")]
+    assert issue.warnings == (
+        "corporate news: no dated items under the heading (expected 'July 31: ...' or '31 July 2025 – ...'); "
+        "its text is kept as one undated part: 'Mid-2025 – BYD opened a plant in Hungary ...'",
+        "policy news: the heading has no news items under it")
+
+
+def test_text_before_any_news_heading_and_a_bare_date_are_warned_about():
+    tail = NEWS_TAIL.replace("## NOTEWORTHY\n\n", "## NOTEWORTHY\n\nNews of the month, in brief.\n\n")
+    tail = tail.replace("\n### Corporate news", "\n**5 August 2025**\n\n### Corporate news")
+    issue = parse_issue(news_issue(tail), "bare-date.md")
+    assert [p.date for p in issue.section("policy-news").parts] == ["2025-07-31", "2025-08-04"]
+    assert issue.warnings == ("noteworthy: text before the first news heading was left out: 'News of the month, in brief.'",
+                              "policy news: the date 5 August 2025 has no item text under it")
+
+
+def test_the_news_warning_reaches_the_index_report(tmp_path):
+    """`qa index` prints its report's warnings; planning an update already has them (no model)."""
+    import datetime as dt
+
+    from fakes import FakeEmbedder
+    from qa import Settings
+    from qa.indexer import plan_update
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    tail = NEWS_TAIL.replace("### Corporate news\n", "### Corporate news\n\nSelected company news.\n")
+    (corpus / "news.md").write_text(news_issue(tail), encoding="utf-8")
+    settings = Settings.load(corpus_dir=corpus, index_dir=tmp_path / "index", today=dt.date(2026, 11, 25))
+    assert plan_update(settings, FakeEmbedder()).report.warnings == [
+        "news.md: corporate news: text before the first dated item is kept as one undated part: 'Selected company news.'"]
+
+
+# A bold label without a colon before the part's first words --------------------------------
+
+@pytest.mark.parametrize("label", ["**At a glance** ", "**AT A GLANCE** ", "**At a glance** – ", "__At a glance__ ",
+                                   "### **At a glance** "],
+                         ids=["bold", "bold-capitals", "bold-dash", "underscores", "heading"])
+def test_a_bold_at_a_glance_label_without_a_colon_is_the_label(originals, label):
+    text = edit(issue_text(NEWS_ISSUE), "**At a glance:** ", label, count=5)
+    issue = parse_issue(text, "glance-bold.md")
+    glance = issue.section("2").parts[0]
+    assert (glance.kind, glance.label, glance.text.split()[:4]) == (AT_A_GLANCE, "At a glance",
+                                                                     ["The", "Ministry", "of", "Industry"])
+    assert structure(issue) == structure(originals[NEWS_ISSUE])
+    assert issue.warnings == ()
+
+
+def test_a_bold_merics_comment_label_without_a_colon_starts_the_comment(originals):
+    text = edit(issue_text(NEWS_ISSUE), "**MERICS comment:** ", "**MERICS comment** ", count=5)
+    issue = parse_issue(text, "comment-bold.md")
+    assert [(p.kind, p.label) for p in issue.section("2").parts] == [
+        (AT_A_GLANCE, "At a glance"), (COMMENT, "MERICS comment"), (DOCUMENT, "Policy document")]
+    assert issue.section("2").parts[1].text.startswith("New energy storage – which differs")
+    assert structure(issue) == structure(originals[NEWS_ISSUE])
+
+
+def test_a_bold_exhibit_label_without_a_colon_takes_its_title(originals):
+    text = edit(issue_text(PLAIN), PLAIN_NEXT, f"\n\n**Exhibit 1** {PLAIN_CHART}{PLAIN_NEXT}")
+    parts = parse_issue(text, "exhibit-bold.txt").section("1").parts
+    assert [(p.kind, p.label) for p in parts][1:3] == [
+        (COMMENT, "MERICS comment"), (EXHIBIT, "Exhibit 1: Output of basic industrial materials, 2021")]
+    assert parts[2].text.split("\n")[:2] == ["Exhibit 1: Output of basic industrial materials, 2021",
+                                             "Year-on-year change, percent"]
+    assert parts[1].text == originals[PLAIN].section("1").parts[1].text
+
+
+def test_a_bold_word_that_may_not_go_without_a_colon_stays_text(originals):
+    # "Background", "Comment", "Source" need their colon: in bold at a paragraph's start they are words.
+    text = edit(issue_text(PLAIN), PLAIN_NEXT, "\n\n**Background** The plan builds on earlier work."
+                                               "\n\n**Comment** is due by March." + PLAIN_NEXT)
+    parts = parse_issue(text, "bold-words.txt").section("1").parts
+    assert [p.kind for p in parts] == [AT_A_GLANCE, COMMENT, DOCUMENT]
+    assert "\n\nBackground The plan builds on earlier work.\n\nComment is due by March.\n\nBut the main" in parts[1].text
+
+
+# Running headers and footers of a PDF converted to text ------------------------------------
+
+DATE_LINE = "Date: September 14, 2022"  # article 1's policy date, the first line of that text
+RUNNING = {
+    # header, lone page number line
+    "name-bar-number": ("MERICS China Industries | October 2022", "{n}"),
+    "name-dash-page-n": ("China Industries – October 2022", "Page {n}"),
+    "number-in-the-header": ("MERICS China Industries | October 2022 | {n}", ""),
+    "no-name-counted-pages": ("Monthly report on industrial policy", "{n}"),
+}
+
+
+def with_running_lines(text: str, header: str, number: str) -> str:
+    """The plain issue as PDF-to-text output gives it: a page's footer and the next page's header
+    between its lines, on lines of their own (in a list, mid-paragraph, between news items,
+    before a heading) or glued onto the end of a line (a policy date, a news item)."""
+    n = iter(range(2, 20))
+
+    def page(glued: bool = False) -> str:
+        k = next(n)
+        parts = [number.format(n=k), header.format(n=k)] if number else [header.format(n=k)]
+        return " ".join(parts) if glued else "\n".join(parts)
+    text = edit(text, "life cycle of key basic materials by 2025\n", f"life cycle of key basic materials by 2025\n{page()}\n")
+    text = edit(text, "modernize its traditional industries. It builds",
+                f"modernize its traditional industries.\n{page()}\nIt builds")
+    text = edit(text, DATE_LINE, f"{DATE_LINE} {page(glued=True)}")
+    heading = "\n4. Shanghai plans five-fold increase in autonomous driving sector by 2025\n\nAt a glance"
+    text = edit(text, heading, f"\n{page()}\n{heading}")
+    text = edit(text, "\n- Support AI research", f"\n{page()}\n- Support AI research")
+    text = edit(text, "\n- *September 19:* The state-owned", f"\n\n{page()}\n\n- *September 19:* The state-owned")
+    text = edit(text, "([Daimler press release](#))", f"([Daimler press release](#)) {page(glued=True)}")
+    return text
+
+
+@pytest.mark.parametrize("form", RUNNING)
+def test_running_headers_and_page_numbers_are_not_content(originals, form):
+    header, number = RUNNING[form]
+    text = with_running_lines(issue_text(PLAIN), header, number)
+    assert text.count(header.split(" | ")[0].split(" {")[0]) == 7
+    issue = parse_issue(text, f"running-{form}.txt")
+    assert issue.section("1").policy_date == "2022-09-14"
+    assert structure(issue) == structure(originals[PLAIN])
+    assert issue.warnings == ()
+
+
+def test_a_repeated_source_line_and_byline_stay():
+    from qa.text import strip_running_lines
+    chart = f"\n\n{PLAIN_CHART.replace('Source: NBS, MERICS', 'Source: NBS')}"
+    text = issue_text(PLAIN)
+    for n, anchor in enumerate(["\n\nBut the main emphasis", "\n\nThe effectiveness of the program",
+                                "\n\nEurope and Japan remain ahead"], 1):
+        text = edit(text, anchor, chart.replace("Output of", f"Exhibit {n}: Output of") + anchor)
+    issue = parse_issue(with_running_lines(text, *RUNNING["name-bar-number"]), "sources.txt")
+    exhibits = [p for s in issue.articles for p in s.parts if p.kind == EXHIBIT]
+    assert [p.text.split("\n")[-1] for p in exhibits] == ["Source: NBS"] * 3
+    assert issue.warnings == ()
+    byline = ["Anna Example", "Analyst, MERICS", "", "Ben Example", "Analyst, MERICS", "", "Cleo Example",
+              "Analyst, MERICS", "", "12"]
+    assert strip_running_lines(byline) == byline
+
+
+def test_a_running_header_recurs_three_times_and_its_glued_page_number_must_fit():
+    from qa.text import strip_running_lines
+    header = "MERICS China Industries | October 2022"
+    twice = [header, "2", "Text one.", header, "3", "Text two."]
+    assert strip_running_lines(twice) == twice
+    # Repeated short lines without the newsletter's name, beside numbers that do not count up page
+    # by page (a table, chart values), stay.
+    table = ["Steel", "8", "Cement", "Steel", "9", "Steel", "7"]
+    assert strip_running_lines(table) == table
+    charts = ["Exhibit 1", "120", "Exhibit 2", "121", "Exhibit 3", "122", "Output", "100", "Output", "240", "Output", "300"]
+    assert strip_running_lines(charts) == charts
+    # A number just before a glued header is the page's when it fits between the page numbers
+    # around it (10 between 9 and 11), else the text's own (40, long after page 11).
+    pages = ["Text one", header, "8", "Text two", "", header, "9", "", f"Text three ends 10 {header}", "11", header,
+             f"Text four rose by 40 {header}"]
+    assert strip_running_lines(pages) == ["Text one", "Text two", "", "", "Text three ends", "Text four rose by 40"]

@@ -114,3 +114,20 @@ def test_blocks_join_across_a_page_break_and_split_at_markers_and_gaps():
     assert text == ("- First bullet runs over the page end and goes on here.\n\n"
                     "A paragraph that runs over two lines and ends here.\n\n"
                     "New paragraph after a gap.\n")
+
+
+def test_a_bold_run_in_label_is_marked_with_or_without_its_colon():
+    """The parser tells labels from bold words (qa.parse._LABELS); the PDF text only keeps the bold."""
+    from dataclasses import replace
+
+    def bold(text: str, top: float, prefix: str) -> Line:
+        return replace(line(text, 100, top, x1=300), bold_prefix=len(prefix))
+    page = [bold("At a glance: The MIIT released a plan.", 100, "At a glance:"),
+            bold("At a glance The MIIT released a plan.", 130, "At a glance"),
+            bold("Exhibit 1 Output of steel, 2024", 160, "Exhibit 1 "),
+            bold("A whole first sentence set in bold. Then plain.", 190, "A whole first sentence set in bold."),
+            bold("Bold half a word", 220, "Bold ha")]
+    text = emit_text(build_blocks([[ln] for ln in page], body=10.0), Vocabulary(frozenset(), frozenset()), edge=500)
+    assert text.split("\n\n") == ["**At a glance:** The MIIT released a plan.", "**At a glance** The MIIT released a plan.",
+                                  "**Exhibit 1** Output of steel, 2024", "A whole first sentence set in bold. Then plain.",
+                                  "Bold half a word\n"]
