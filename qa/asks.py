@@ -89,7 +89,7 @@ _SLOTS: list[tuple[Slot, re.Pattern]] = [
                             r"\bwhat share\b", re.I)),
     # An amount of money: asked as such ("how much funding", "what did X pay", "what was CATL's net
     # profit", "how big were the fines"), not a money word in passing ("the penalty regime").
-    (Slot.MONEY, re.compile(rf"\bhow much ([\w-]+ ){{0,3}}(money|funding|capital|investment|subsid\w*|support)\b|\bwhat did .{{1,60}}\b(pay|spend|invest)\b|"
+    (Slot.MONEY, re.compile(rf"\bhow much ([\w-]+ ){{0,3}}(money|funding|capital|investment|subsid\w*|support|compensation|payments?|fees?|remuneration)\b|\bwhat did .{{1,60}}\b(pay|spend|invest)\b|"
                             rf"\bhow much .{{1,40}}\b(pay|paid|spend|spent|invest|invested|investing|cost)\b|\bat what price\b|"
                             rf"\b(what|how (big|high|large|much)) {_AUX} (\S+ ){{0,5}}?{_MONEY_NOUN}\b|"
                             rf"\b{_MONEY_NOUN} (of|for|in|on) .{{0,60}}\?$|^{_MONEY_NOUN}\b|"

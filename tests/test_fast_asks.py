@@ -114,6 +114,11 @@ def test_the_main_clause_and_the_words_that_only_set_the_scene():
     assert supported(tokenize("yuan")[0], set(tokenize("companies worth CNY 100 billion")))
 
 
+def test_how_much_of_a_payment_asks_for_money():
+    assert read_question("How much capacity compensation per kilowatt will the pilots be paid?").slot is Slot.MONEY
+    assert read_question("How much support does the plan promise?").slot is Slot.MONEY
+
+
 def test_who_published_a_policy_asks_for_a_body():
     assert read_question("Who put out the guidance on helping offshore wind gear go abroad?").slot is Slot.BODY
     assert read_question("Who actually issued it?").slot is Slot.BODY
