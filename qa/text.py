@@ -176,7 +176,9 @@ _EDGE_NUMBER = re.compile(r"^(?:page\s+)?\d{1,3}\s+|\s+(?:page\s+)?\d{1,3}$", re
 # "MERICS | 4 December 2024". A byline such as "Analyst, MERICS" names it without a date or bar.
 _NAMES_ISSUE = re.compile(rf"china\s+industries|merics\.org|merics\b.*(?:[|#]|\b{MONTH_RE}\b)|(?:[|#]|\b{MONTH_RE}\b).*\bmerics",
                           re.I)
-_NOT_RUNNING = re.compile(r"^(?:sources?|notes?)\s*[:：]|^(?:exhibit|chart|figure|table)\b|^merics\s+top\b|[.!?;:]$",
+# Never a running line: a labelled line ("Source: NBS", "Date: October 9, 2025", "Issuing bodies: ..."),
+# which recurs once per article, often right before a page break; a chart title; a sentence.
+_NOT_RUNNING = re.compile(r"^[^\W\d_][\w ]{0,24}[:：]\s|^(?:exhibit|chart|figure|table)\b|^merics\s+top\b|[.!?;:]$",
                           re.I)
 # Pages without a running header (a full-page chart) make a gap of a page or two in the count.
 _PAGE_STEP = 3

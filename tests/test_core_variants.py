@@ -668,6 +668,14 @@ def test_a_repeated_source_line_and_byline_stay():
     byline = ["Anna Example", "Analyst, MERICS", "", "Ben Example", "Analyst, MERICS", "", "Cleo Example",
               "Analyst, MERICS", "", "12"]
     assert strip_running_lines(byline) == byline
+    # A policy's date line ends each article, often right before a page break: it recurs, the
+    # same but for its numbers, beside counting page numbers, and is still content.
+    header = "MERICS China Industries | November 2025"
+    pages = [line for n in (3, 4, 5) for line in
+             ("Issuing bodies: MIIT", "", f"Date: October {n + 6}, 2025", "", str(n), "", header, "", f"{n}. Next article")]
+    assert [ln for ln in strip_running_lines(pages) if ln.startswith("Date")] == \
+        ["Date: October 9, 2025", "Date: October 10, 2025", "Date: October 11, 2025"]
+    assert header not in strip_running_lines(pages)
 
 
 def test_a_running_header_recurs_three_times_and_its_glued_page_number_must_fit():
