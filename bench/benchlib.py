@@ -22,7 +22,6 @@ QUESTIONS = ROOT / "bench" / "questions.jsonl"
 # tuning, and a folder with an issue never seen in development and questions about it.
 HELDOUT = ROOT / "bench" / "heldout.jsonl"
 UNSEEN = ROOT / "bench" / "unseen"
-UNSEEN2 = ROOT / "bench" / "unseen2"
 RESULTS_JSON = ROOT / "bench" / "results.json"
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 

@@ -1,6 +1,6 @@
 """Step "quality": this system in-sample and leave-one-issue-out (the shipped settings per issue, and
 the tuning grid chosen on three issues and scored on the fourth), peer pipelines scored the same
-way, and the held-out question sets (bench/heldout.jsonl, bench/unseen/, bench/unseen2/) when present.
+way, and the held-out question sets (bench/heldout.jsonl, bench/unseen*/) when present.
 
 Every figure comes from `qa.evaluate` (`evaluate`, `summarize`, `leave_one_out`, the gold rule
 `matches`). One embedder that remembers what it encoded serves every setting, peer and index, so
@@ -13,7 +13,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from benchlib import CORPUS, HELDOUT, ROOT, UNSEEN, UNSEEN2, NetworkGuard, log
+from benchlib import CORPUS, HELDOUT, ROOT, UNSEEN, NetworkGuard, log
 from peers import build_pipelines, retrieval, score, token_stats
 
 GRID = {"search.date_boost": ("0.3", "0.6"), "search.per_section": ("3", "10"), "search.bm25_weight": ("0.4", "0.7"),
@@ -27,7 +27,7 @@ UNSEEN_ISSUES = "merics-china-industries-*"
 
 
 def run(assistant, embedder, questions: list[dict], work: Path, heldout: Path = HELDOUT,
-        unseen: Path = UNSEEN, unseen2: Path = UNSEEN2) -> dict:
+        unseen: Path = UNSEEN) -> dict:
     from qa import Assistant
     from qa.evaluate import RememberingEmbedder, evaluate_grid, failures, leave_one_out, settings_grid, summarize
     guard = NetworkGuard()
@@ -47,8 +47,9 @@ def run(assistant, embedder, questions: list[dict], work: Path, heldout: Path = 
         rows = peer_rows(pipelines, questions, shipped, tuning)
         log("quality: held-out question sets")
         held = heldout_set(base, pipelines, heldout)
-        new_issue = unseen_issue(base, unseen, work)
-        second_issue = unseen_issue(base, unseen2, work)
+        # bench/unseen, bench/unseen2, ...: each an issue never seen in development, with its questions.
+        folders = [unseen, *sorted(p for p in unseen.parent.glob(unseen.name + "[0-9]*") if p.is_dir())]
+        new_issues = {f.name: unseen_issue(base, f, work) for f in folders}
 
     peers = [r for r in rows if r["peer"]]
     return {
@@ -61,7 +62,7 @@ def run(assistant, embedder, questions: list[dict], work: Path, heldout: Path = 
         "rows": rows,
         "best_peer": {view: {m: max((r[view][m] for r in peers), default=None) for m in ("recall@5", "mrr@10")}
                       for view in ("in_sample", "held_out")},
-        "heldout": held, "unseen": new_issue, "unseen2": second_issue,
+        "heldout": held, "unseen": new_issues[unseen.name], "unseen_issues": new_issues,
         "llamaindex": li_info, "network_attempts": guard.attempts,
         "embedder": {"name": embedder.name, "max_tokens": embedder.max_tokens, "dim": embedder.dim},
     }

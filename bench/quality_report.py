@@ -44,11 +44,15 @@ def _ours_on_held_out_sets(q: dict) -> dict[str, dict]:
     out = {}
     if q["heldout"].get("summary"):
         out["held-out set"] = q["heldout"]["summary"]["overall"]
-    if q["unseen"].get("summary"):
-        out["unseen issue"] = q["unseen"]["summary"]["overall"]
-    if q.get("unseen2", {}).get("summary"):
-        out["second unseen issue"] = q["unseen2"]["summary"]["overall"]
+    for name, d in _unseen_issues(q).items():
+        if d.get("summary"):
+            out[name] = d["summary"]["overall"]
     return out
+
+
+def _unseen_issues(q: dict) -> dict[str, dict]:
+    """Every unseen issue measured, by folder name (older results hold only "unseen")."""
+    return q.get("unseen_issues") or {"unseen": q["unseen"]}
 
 
 def quality_targets(q: dict) -> list[tuple[str, str, str]]:
@@ -249,13 +253,11 @@ def _trunc_note(q: dict) -> str:
 
 def _held_out(q: dict) -> list[str]:
     out = ["### 1.4 Held-out question sets", ""]
-    for key, label, what in (("heldout", "Held-out questions", "questions over the shipped issues, written blind "
-                              "and never used for tuning"),
-                             ("unseen", "Unseen issue", "an issue never seen in development, added to a copy of the "
-                              "index, and questions about it"),
-                             ("unseen2", "Second unseen issue", "a plain-text issue written in session 15 with its "
-                              "questions, scored once before that session's changes and once after")):
-        d = q.get(key, {"present": False, "path": f"bench/{key}"})
+    sets = [("heldout", "Held-out questions", "questions over the shipped issues, written blind", q["heldout"])]
+    sets += [(name, f"Unseen issue `{name}`", "an issue never seen in development, added to a copy of the index, "
+              "and questions about it (how often each set was used for a decision: section 1.5)", d)
+             for name, d in _unseen_issues(q).items()]
+    for key, label, what, d in sets:
         if not d["present"]:
             missing = f" (missing: {', '.join(d['missing'])})" if d.get("missing") else ""
             out += [f"**{label}** (`{d['path']}`, {what}): not present{missing}.", ""]
