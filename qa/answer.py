@@ -193,6 +193,10 @@ def select_units(units: list[Unit], slot: Slot, settings: Settings) -> list[Unit
         if u is best or u.is_lead or u.score < ratio * best.score or sum(c.hit == u.hit for c in chosen) >= 2:
             continue
         chosen.append(u)
+    if w.next_unit:
+        after = next((u for u in units if u.hit == best.hit and u.index == best.index + 1 and not u.is_lead), None)
+        if after is not None and after not in chosen:
+            chosen.append(after)
     return sorted(chosen, key=lambda u: (u.hit, u.index))
 
 

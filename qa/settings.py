@@ -135,6 +135,11 @@ class AnswerSettings:
     another section, and the answer is often the sentence after the one that names the topic.
     0.55 was chosen over 0.75 (off), 0.65, 0.45 and 0.35 in all four leave-one-issue-out folds
     (answer contains +0.015 in two folds, equal in two; citations unchanged)."""
+    next_unit: bool = True
+    """Also quote the unit right after the best one in its passage, beyond `max_units`: the sentence
+    that names the topic is often followed by the one that answers, and it cites no other section.
+    On 625 questions, leave one issue out: answer contains 0.898 -> 0.907 (up in three folds, level
+    in one), cited sections unchanged; chosen in all four folds."""
     max_list: int = 12
     unrelated_below: float = 0.30
     """Nothing found when no top passage reaches this cosine similarity: below it, the passages
