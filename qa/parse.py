@@ -65,7 +65,7 @@ _LABELS = [
     (EXPLAINER, r"explainer|box|background", False),
     (EXHIBIT, r"exhibit\s*\d*|chart\s*\d*|figure\s*\d*", True),
     ("caption", r"sources?|notes?", False),
-    (DOCUMENT, r"article|policy\s+document|document|original\s+document", False),
+    (DOCUMENT, r"article|policy\s+document|document|original\s+document|(?:policy\s+|document\s+|full\s+)?title", False),
     ("issuers", r"issuing\s+bod(?:y|ies)|issued\s+by|issuers?", False),
     ("date", r"date(?:\s+of\s+issue)?|issued\s+on|published", False),
 ]

@@ -176,6 +176,18 @@ def test_issuer_names_containing_and():
     assert parse_issue(text, "full-name.md").section("2").issuers == ("Ministry of Industry and Information Technology",)
 
 
+def test_a_policy_block_with_title_and_issued_by_lines(originals):
+    """A converter's wording of the policy block: "Title:" / "Issued by:" for "Article:" / "Issuing body:"."""
+    text = edit(issue_text("2024-12-04"), "**Article:** Issuing the Overall Construction Plan", "*Title:* Issuing the Overall Construction Plan")
+    text = edit(text, "**Issuing bodies:** MIIT, MOF, NDB", "*Issued by:* MIIT, MOF, NDB")
+    issue, original = parse_issue(text, "title-lines.md"), originals["2024-12-04"]
+    assert structure(issue) == structure(original)
+    section = issue.section("1")
+    assert (section.policy_title, section.issuers, section.policy_date) == \
+        (original.section("1").policy_title, ("MIIT", "MOF", "NDB"), "2024-10-30")
+    assert section.parts[-1].text.startswith("Article: Issuing the Overall Construction Plan")
+
+
 def test_issuer_lists():
     text = edit(issue_text("2024-12-04"), "**Issuing bodies:** MIIT, MOF, NDB", "**Issuing bodies:** MIIT; MOF and NDB")
     assert parse_issue(text, "list.md").section("1").issuers == ("MIIT", "MOF", "NDB")
