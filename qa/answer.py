@@ -31,7 +31,7 @@ from .schema import COMMENT, DOCUMENT, EXHIBIT, ITEM, Answer, Citation, Hit, Out
 from .settings import Settings
 from .store import Snapshot
 from .text import is_lead_in, is_list_item
-from .verdict import Verdict, judge
+from .verdict import Verdict, evidence_text, judge
 
 NO_ANSWER = ("I found nothing in the indexed China Industries issues that answers this. "
              "Try other words, or widen the filters.")
@@ -140,7 +140,7 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
                     for t, v in weights.items()) / total
         u.sim = float(sim)
         s = u.sim + w.words * words + w.rank / (1 + u.hit)
-        evidence = has_evidence(asks, u.text)
+        evidence = has_evidence(asks, evidence_text(u.text, h))
         if evidence:
             s += w.evidence
         if asks.focus and all(supported(f, toks | headings[u.hit]) for f in asks.focus):

@@ -317,7 +317,8 @@ _EVIDENCE = {
                             r"\((?-i:[A-Z][\w&.'’-]*)(?: [\w&.'’-]+){0,5}\)\s*$", re.I),
 }
 _DEADLINE = re.compile(rf"\b(?:until|by|before|no later than|deadline|due|through)\b[^.;]{{0,30}}?"
-                       rf"(?:\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b|\b(?:19|20)\d\d\b)", re.I)
+                       rf"(?:\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b|\b(?:19|20)\d\d\b)|"
+                       rf"\bwithin\s+(?:{_NUMBER})\s+(?:working\s+|calendar\s+)?(?:hours?|days?|weeks?|months?)\b", re.I)
 _BODY_WORD = re.compile(r"\b(?:Ministry|Ministries|Commission|Administration|Council|Bureau|Office|Agency|Department|"
                         r"Committee|Bank|Academy|Government|Congress|Court|Procuratorate)\b")
 # Acronyms of bodies that issue policy (not companies).
@@ -352,13 +353,15 @@ def spelled_out(acronym: str, text: str) -> list[str]:
     letters = acronym.rstrip("s")
     if not (2 <= len(letters) <= 6 and letters.isupper() and letters.isalpha()):
         return []
-    ws = re.findall(r"[A-Za-z][A-Za-z-]*", text)
-    content = [i for i, w in enumerate(ws) if w.lower() not in _JOINING]
     n = len(letters)
-    for k in range(len(content) - n + 1):
-        idx = content[k:k + n]
-        if "".join(ws[i][0] for i in idx).upper() == letters:
-            return ws[idx[0]:idx[-1] + 1]
+    # Hyphenated words count as one ("medium-sized") or as their parts ("antibody-drug conjugate": ADC).
+    for pattern in (r"[A-Za-z][A-Za-z-]*", r"[A-Za-z]+"):
+        ws = re.findall(pattern, text)
+        content = [i for i, w in enumerate(ws) if w.lower() not in _JOINING]
+        for k in range(len(content) - n + 1):
+            idx = content[k:k + n]
+            if "".join(ws[i][0] for i in idx).upper() == letters:
+                return ws[idx[0]:idx[-1] + 1]
     return []
 
 

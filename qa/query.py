@@ -160,7 +160,8 @@ def _is_follow_up(q: str) -> bool:
     content = [w for w in words(q) if w not in STOPWORDS]
     if _FOLLOW.match(q):
         return True
-    return len(content) <= 4 and any(w in _DEICTIC for w in words(q))
+    # "starting when?", "and the budget?": too few words to be about anything on their own.
+    return len(content) <= 4 and any(w in _DEICTIC for w in words(q)) or len(content) <= 1
 
 
 def _month_range(year: int, m1: int, m2: int) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .asks import Slot, abbreviated, has_evidence, name_forms, supported
 from .lexical import tokenize
-from .schema import DOCUMENT, ITEM, Hit, Outcome
+from .schema import DOCUMENT, EXHIBIT, ITEM, Hit, Outcome
 from .settings import Settings
 from .store import Snapshot
 
@@ -70,7 +70,7 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     missing += [f"the figure {f}" for f in asks.figures if f not in said]
     _, absent = _names(asks.names, said, snap, settings)
     missing += [f"anything on {n}" for n in absent]
-    evidence = has_evidence(asks, unit.text)
+    evidence = has_evidence(asks, evidence_text(unit.text, c))
     if evidence is False:
         missing.append(_WHAT.get(asks.slot, "that"))
     elif asks.focus and not any(supported(f, tokens) for f in asks.focus):
@@ -80,6 +80,14 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     if asks.slot is Slot.TITLE and asks.chinese_title and not _CJK.search(unit.text):
         missing.append("a Chinese title")
     return missing
+
+
+def evidence_text(unit: str, chunk) -> str:
+    """What a unit says, read with what gives its figures their meaning: a chart's data line
+    ("Gallium: 98") with the chart's title and legend ("Share of global refined output, in percent")."""
+    if chunk.part_kind != EXHIBIT:
+        return unit
+    return " ".join([unit, *chunk.text.split("\n")[:2]])
 
 
 def _title_block(hit: Hit, snap: Snapshot) -> str:

@@ -114,6 +114,15 @@ def test_the_main_clause_and_the_words_that_only_set_the_scene():
     assert supported(tokenize("yuan")[0], set(tokenize("companies worth CNY 100 billion")))
 
 
+def test_more_ways_a_text_gives_what_is_asked():
+    from qa.asks import spelled_out
+    assert spelled_out("ADC", "licensed an antibody-drug conjugate from") == ["antibody", "drug", "conjugate"]
+    assert spelled_out("SMEs", "small and medium-sized enterprises") == ["small", "and", "medium-sized", "enterprises"]
+    asked = read_question("drone incident reporting deadline")
+    assert asked.deadline and has_evidence(asked, "report serious incidents to the CAAC within 24 hours")
+    assert not has_evidence(asked, "report serious incidents to the CAAC")
+
+
 def test_how_much_of_a_payment_asks_for_money():
     assert read_question("How much capacity compensation per kilowatt will the pilots be paid?").slot is Slot.MONEY
     assert read_question("How much support does the plan promise?").slot is Slot.MONEY

@@ -154,3 +154,6 @@ def test_follow_up_reads_the_earlier_question(tiny):
     q = interpret("and who issued it?", history, today=dt.date(2026, 11, 25))
     assert q.text == "and who issued it? What are the drone targets for 2027?"
     assert q.notes == ("Read as a follow-up to: “What are the drone targets for 2027?”",)
+    # Too few words to be about anything on their own: a follow-up, though no "it" says so.
+    assert interpret("starting when?", history, today=dt.date(2026, 11, 25)).text.endswith("targets for 2027?")
+    assert interpret("Which body issued the drone rules?", history, today=dt.date(2026, 11, 25)).notes == ()
