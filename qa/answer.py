@@ -246,4 +246,4 @@ def render(question: str, hits: list[Hit], chosen: list[Unit], notes: tuple[str,
     citations = tuple(Citation(n=n, chunk=hits[h].chunk, sentences=tuple(quoted.get(h, ())))
                       for h, n in sorted(numbers.items(), key=lambda x: x[1]))
     return Answer(question=question, text=out.strip(), outcome=verdict.outcome, citations=citations, hits=tuple(hits),
-                  notes=notes, confidence=verdict.confidence, missing=verdict.missing)
+                  notes=notes + verdict.caveats, confidence=verdict.confidence, missing=verdict.missing)

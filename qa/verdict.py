@@ -33,6 +33,8 @@ class Verdict:
     missing: tuple[str, ...] = ()
     """What the question asks or states that the quoted passage does not give."""
     confidence: float = 0.0
+    caveats: tuple[str, ...] = ()
+    """For an answer to a yes/no question: the question's years and figures the quote does not state."""
 
     @property
     def headline(self) -> str:
@@ -53,7 +55,8 @@ def judge(query, chosen, hits: list[Hit], snap: Snapshot, settings: Settings) ->
     verdicts = [(u, _check(query.asks, u, hits[u.hit], snap, settings)) for u in ranked]
     unit, missing = next(((u, m) for u, m in verdicts if not m), verdicts[0])
     confidence = max(0.0, min(1.0, unit.sim)) * (0.5 if missing else 1.0)
-    return Verdict(Outcome.NEAR_MISS if missing else Outcome.ANSWERED, tuple(dict.fromkeys(missing)), round(confidence, 3))
+    return Verdict(Outcome.NEAR_MISS if missing else Outcome.ANSWERED, tuple(dict.fromkeys(missing)), round(confidence, 3),
+                   caveats=_caveats(query.asks, unit, hits[unit.hit]))
 
 
 def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str]:
@@ -66,8 +69,11 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     where = f"{c.section_heading} {c.part_label} {unit.lead} {_title_block(hit, snap)}"
     said = f"{unit.text} {where}"
     tokens = snap.unit_tokens(unit.index) | set(tokenize(where))
-    missing = [f"anything for {y}" for y in asks.years if y not in f"{unit.text} {unit.lead} {c.part_label}"]
-    missing += [f"the figure {f}" for f in asks.figures if f not in said]
+    # "Is it true that ... by 2027?" answered by the 2030 target is a "no", not a near miss
+    # (`caveats` says which of the question's details the quote does not state).
+    stated = asks.slot is not Slot.YESNO
+    missing = [f"anything for {y}" for y in asks.years if stated and y not in f"{unit.text} {unit.lead} {c.part_label}"]
+    missing += [f"the figure {f}" for f in asks.figures if stated and f not in said]
     _, absent = _names(asks.names, said, snap, settings)
     missing += [f"anything on {n}" for n in absent]
     evidence = has_evidence(asks, evidence_text(unit.text, c))
@@ -88,6 +94,14 @@ def evidence_text(unit: str, chunk) -> str:
     if chunk.part_kind != EXHIBIT:
         return unit
     return " ".join([unit, *chunk.text.split("\n")[:2]])
+
+
+def _caveats(asks, unit, hit: Hit) -> tuple[str, ...]:
+    if asks.slot is not Slot.YESNO:
+        return ()
+    where = f"{unit.text} {unit.lead} {hit.chunk.part_label}"
+    absent = [d for d in (*asks.years, *asks.figures) if d not in where]
+    return (f"The quoted passage does not state {_join(tuple(absent))}: compare what it gives with the question.",) if absent else ()
 
 
 def _title_block(hit: Hit, snap: Snapshot) -> str:

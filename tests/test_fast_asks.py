@@ -170,3 +170,14 @@ def test_acronyms_and_what_they_stand_for():
     assert abbreviated("SMEs", "small and medium-sized enterprises")
     assert abbreviated("Data Security Law", "as already outlined in the DSL")
     assert not abbreviated("EV", "energy storage targets for 2027")
+
+
+def test_a_yes_no_question_with_another_year_is_answered_with_a_caveat():
+    from types import SimpleNamespace as NS
+    from qa.verdict import _caveats
+    asked = read_question("Is it true that China wants 6G services in ten cities already by 2027?")
+    unit = NS(text="- Launch pre-commercial 6G services in at least ten cities", lead="Targets for 2030 include:")
+    hit = NS(chunk=NS(part_label="At a glance"))
+    assert _caveats(asked, unit, hit) == ("The quoted passage does not state 2027: compare what it gives with the question.",)
+    assert _caveats(read_question("What are the 6G targets for 2027?"), unit, hit) == ()  # a near miss, judged elsewhere
+
