@@ -135,7 +135,7 @@ _FAMILIES = [
     "profit profits earnings margin",
     "revenue revenues sales turnover income",
     "price prices cost costs pay paid worth value valuation amount sum",
-    "deadline until due submit submission",
+    "deadline until due submit submission within",
     "tariff tariffs duty duties levy",
     "output production produce produced manufacture manufactured",
     "share percent percentage proportion ratio",
@@ -308,7 +308,7 @@ _EVIDENCE = {
     Slot.MONEY: re.compile(r"\b(?:CNY|RMB|USD|EUR|US\$|yuan|dollars?|euros?)\b|[$€¥]\s?\d|\b\d[\d,.]*\s*(?:billion|million|trillion|bn)\b", re.I),
     Slot.COUNT: re.compile(_NUMBER, re.I),
     Slot.DURATION: re.compile(rf"(?:{_NUMBER})[\s-]+(?:years?|months?|weeks?|days?|hours?)\b|\buntil\b|\bthrough\b|\bvalid (?:for|until)\b", re.I),
-    Slot.SHARE: re.compile(r"\d\s*(?:%|percent|per cent)|\b(?:half|third|quarter|majority|fifth|tenth)s?\b|\bpercentage\b", re.I),
+    Slot.SHARE: re.compile(r"\d\s*(?:%|percent|per cent)|\b(?:in|as a) (?:percent|per cent|share)\b|\b(?:half|third|quarter|majority|fifth|tenth)s?\b|\bpercentage\b", re.I),
     # A source line, a cited report "(Reuters article)", or "according to" / "data from".
     Slot.SOURCE: re.compile(r"\bsources?\s*:|\([^()]*\b(?:article|report|notice|data|statistics|survey|release|website|statement|"
                             r"announcement|guidelines|post|filing|database)\)|\baccording to\b|\bdata (?:from|by)\b|\bcompiled by\b|"

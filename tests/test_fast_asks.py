@@ -121,6 +121,10 @@ def test_more_ways_a_text_gives_what_is_asked():
     asked = read_question("drone incident reporting deadline")
     assert asked.deadline and has_evidence(asked, "report serious incidents to the CAAC within 24 hours")
     assert not has_evidence(asked, "report serious incidents to the CAAC")
+    assert supported(tokenize("deadline")[0], set(tokenize("report within 24 hours")))
+    share = read_question("What share of gallium refining does China account for?")
+    assert has_evidence(share, "Gallium: 98 Share of global refined output of selected minerals, in percent")
+    assert not has_evidence(share, "Gallium: 98 Global refined output of selected minerals, in tonnes")
 
 
 def test_how_much_of_a_payment_asks_for_money():
