@@ -152,11 +152,14 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
             s += w.evidence if line and line.match(u.text) else -w.evidence
         elif h.part_kind == EXHIBIT and not _about_chart(query.question, asks.slot, u.text):
             s -= 10.0  # a chart's title or note says what the chart shows: it answers only questions about the chart
+        elif h.part_kind == EXHIBIT and asks.slot is Slot.TITLE and _CHART_TITLE.match(u.text):
+            s += w.evidence  # "what is the chart called": its title line
         elif h.part_kind == COMMENT and query.part == COMMENT:
             s += w.evidence / 2
         u.score = s
 
 
+_CHART_TITLE = re.compile(r"^(?:exhibit|chart|figure)\s*\d*\s*[:.]", re.I)
 _CHART = re.compile(r"\b(exhibits?|charts?|figures?|graphs?|tables?|data|shows?|source)\b", re.I)
 
 

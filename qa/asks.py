@@ -98,13 +98,13 @@ _SLOTS: list[tuple[Slot, re.Pattern]] = [
     (Slot.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
     (Slot.BODY, re.compile(rf"{_WHICH}(ministry|ministries|agency|agencies|body|bodies|department|departments|"
                            r"authority|authorities|regulators?|government bodies|institutions?|commissions?)\b|\bissued (it|by|this|the)\b|"
-                           rf"\bissuing\b|{WHO_ISSUED}", re.I)),
+                           rf"\bissuing\b|\bissuers?\b|{WHO_ISSUED}", re.I)),
     (Slot.COMPANY, re.compile(rf"{_WHICH}(company|companies|firm|firms|carmakers?|manufacturers?|makers?|chipmakers?|"
                               r"groups?|partners?|buyers?|investors?|brands?|suppliers?|operators?)\b", re.I)),
     (Slot.PLACE, re.compile(rf"^(?:\w+ )?where {_AUX}\b(?!(?: \S+){{1,4}}? (?:{_OPINION})\b)|{_WHICH}(city|cities|province|provinces|country|countries|region|regions|"
                             r"location|locations)\b", re.I)),
     (Slot.TITLE, re.compile(r"\b(what (is|was)|what's) the (\w+ ){0,2}(title|name) of\b|\b(english|chinese|official|full) (title|name)\b|"
-                            rf"\bwhat {_AUX} (\S+ ){{1,8}}called\b|\btitle of the\b", re.I)),
+                            rf"\bwhat {_AUX} (\S+ ){{1,10}}called\b|\btitle of the\b", re.I)),
     (Slot.LIST, re.compile(r"\b(what|which) (are|were)\b|\b(targets|goals|measures|steps|priorities|areas|tasks|requirements|sectors|"
                            r"industries|categories|fields|technologies|products|examples|list)\b", re.I)),
 ]

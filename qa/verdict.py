@@ -81,7 +81,7 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
         missing.append(_WHAT.get(asks.slot, "that"))
     elif asks.focus and not any(supported(f, tokens) for f in asks.focus):
         missing.append(f"the {asks.focus_phrase}")
-    elif asks.counted and not _counts(asks.counted, unit.text, snap):
+    elif asks.counted and not _counts(asks.counted, evidence_text(unit.text, c), snap):
         missing.append(f"the number of {' '.join(asks.counted)}")
     if asks.slot is Slot.TITLE and asks.chinese_title and not _CJK.search(unit.text):
         missing.append("a Chinese title")

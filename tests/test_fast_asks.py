@@ -185,3 +185,8 @@ def test_a_yes_no_question_with_another_year_is_answered_with_a_caveat():
     assert _caveats(asked, unit, hit) == ("The quoted passage does not state 2027: compare what it gives with the question.",)
     assert _caveats(read_question("What are the 6G targets for 2027?"), unit, hit) == ()  # a near miss, judged elsewhere
 
+
+def test_questions_about_a_chart_and_terse_ones_about_issuers():
+    assert read_question("What was the chart in the June 2026 hydrogen truck piece called?").slot is Slot.TITLE
+    assert read_question("mara drone draft issuers").slot is Slot.BODY
+
