@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from .asks import Slot, has_evidence, supported
-from .lexical import tokenize, topic_terms
+from .lexical import token_set, tokenize, topic_terms
 from .retrieve import SearchResult
 from .schema import COMMENT, DOCUMENT, EXHIBIT, ITEM, Answer, Citation, Hit, Outcome
 from .settings import Settings
@@ -132,7 +132,7 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
     sims = snap.unit_vectors[[u.index for u in units]] @ result.query_vector
     weights = _word_weights(units, query, snap)
     total = sum(weights.values()) or 1.0
-    headings = [set(tokenize(f"{h.chunk.section_heading} {h.chunk.part_label}")) for h in hits]
+    headings = [token_set(f"{h.chunk.section_heading} {h.chunk.part_label}") for h in hits]
     for u, sim in zip(units, sims):
         h = hits[u.hit].chunk
         toks = snap.unit_tokens(u.index)

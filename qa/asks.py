@@ -10,6 +10,7 @@ not an answer to "the 2030 target", and revenue is not profit.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -353,16 +354,22 @@ def spelled_out(acronym: str, text: str) -> list[str]:
     letters = acronym.rstrip("s")
     if not (2 <= len(letters) <= 6 and letters.isupper() and letters.isalpha()):
         return []
-    n = len(letters)
     # Hyphenated words count as one ("medium-sized") or as their parts ("antibody-drug conjugate": ADC).
-    for pattern in (r"[A-Za-z][A-Za-z-]*", r"[A-Za-z]+"):
-        ws = re.findall(pattern, text)
-        content = [i for i, w in enumerate(ws) if w.lower() not in _JOINING]
-        for k in range(len(content) - n + 1):
-            idx = content[k:k + n]
-            if "".join(ws[i][0] for i in idx).upper() == letters:
-                return ws[idx[0]:idx[-1] + 1]
+    for split in (False, True):
+        ws, content, initials = _initials(text, split)
+        at = initials.find(letters)
+        if at >= 0:
+            return list(ws[content[at]:content[at + len(letters) - 1] + 1])
     return []
+
+
+@functools.lru_cache(maxsize=512)
+def _initials(text: str, split: bool) -> tuple[tuple[str, ...], tuple[int, ...], str]:
+    """A text's words, the positions of those that are not joining words, and their initials
+    (upper case), read once per text: a passage is checked for every acronym of every question."""
+    ws = tuple(re.findall(r"[A-Za-z]+" if split else r"[A-Za-z][A-Za-z-]*", text))
+    content = tuple(i for i, w in enumerate(ws) if w.lower() not in _JOINING)
+    return ws, content, "".join(ws[i][0] for i in content).upper()
 
 
 def abbreviated(name: str, text: str) -> bool:

@@ -64,6 +64,13 @@ def topic_terms(text: str) -> set[str]:
     return set(tokenize(text)) - _asking()
 
 
+@functools.lru_cache(maxsize=1024)
+def token_set(text: str) -> frozenset[str]:
+    """The stems of a text, read once: the verdict checks an article's text, a title block or a
+    heading for every unit of every question, and the same few recur."""
+    return frozenset(tokenize(text))
+
+
 def tokenize(text: str) -> list[str]:
     """Stemmed content words: the BM25 vocabulary."""
     ws = [w for w in words(text) if w not in STOPWORDS]

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from .asks import Slot, abbreviated, has_evidence, name_forms, supported
-from .lexical import tokenize
+from .lexical import token_set, tokenize
 from .schema import DOCUMENT, EXHIBIT, ITEM, Hit, Outcome
 from .settings import Settings
 from .store import Snapshot
@@ -48,7 +48,9 @@ def judge(query, chosen, hits: list[Hit], snap: Snapshot, settings: Settings) ->
     if not chosen or similar < settings.answer.unrelated_below:
         return Verdict(Outcome.NOT_FOUND, confidence=round(max(similar, 0.0) / 2, 3))
     # An acronym the top passages spell out ("HR" for Human Resources) is known, though never written so.
-    unknown, _ = _names(query.asks.names, " ".join(h.chunk.text for h in hits[:settings.answer.passages]), snap, settings)
+    unknown, _ = _names(query.asks.names, "", snap, settings)
+    if unknown:
+        unknown, _ = _names(tuple(unknown), " ".join(h.chunk.text for h in hits[:settings.answer.passages]), snap, settings)
     if unknown and similar < settings.answer.unknown_name_similar:
         return Verdict(Outcome.NOT_FOUND, tuple(f"anything on {n}" for n in unknown), round(similar / 2, 3))
     ranked = sorted(chosen, key=lambda u: -u.score)
@@ -68,7 +70,7 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     c = hit.chunk
     where = f"{c.section_heading} {c.part_label} {unit.lead} {_title_block(hit, snap)}"
     said = f"{unit.text} {where}"
-    tokens = snap.unit_tokens(unit.index) | set(tokenize(where))
+    tokens = snap.unit_tokens(unit.index) | token_set(where)
     # "Is it true that ... by 2027?" answered by the 2030 target is a "no", not a near miss
     # (`caveats` says which of the question's details the quote does not state).
     stated = asks.slot is not Slot.YESNO
@@ -157,7 +159,7 @@ def _names(names: tuple[str, ...], scope: str, snap: Snapshot, settings: Setting
     counts as said in any of its forms ("US" as "Washington") and, word by word, by an acronym
     spelt out ("Mercedes-BYD EV": "Mercedes-Benz ... with BYD ... electric vehicle")."""
     lex = snap.lexicon
-    here = set(tokenize(scope))
+    here = token_set(scope)
     unknown, absent = [], []
     for name in names:
         forms = [[lex.spelled(t) for t in tokenize(f)] for f in name_forms(name)]
