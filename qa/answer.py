@@ -59,6 +59,8 @@ class Unit:
     """Units of one list (lead-in and items) share a group; other units have their own."""
     lead: str = ""
     """For a list item, the lead-in that says what the list is ("Key goals by 2027 include:")."""
+    opens_part: bool = False
+    """The part's first unit: an exhibit's title line, the first sentence of a summary."""
     score: float = 0.0
     sim: float = 0.0
     """Cosine similarity of the question and the unit."""
@@ -98,7 +100,7 @@ def candidate_pool(hits: list[Hit], asks, snap: Snapshot, settings: Settings) ->
     may sit in a chunk that ranked below its neighbours (a comment deadline at the end of the summary)."""
     top = list(range(min(len(hits), settings.answer.passages)))
     units = candidate_units(hits, snap, top)
-    if has_evidence(asks, "") is None or any(has_evidence(asks, u.text) for u in units):
+    if has_evidence(asks, "") is None or any(has_evidence(asks, evidence_text(u.text, hits[u.hit].chunk)) for u in units):
         return units
     sections = {(hits[i].chunk.issue_date, hits[i].chunk.section_id) for i in top}
     more = [i for i in range(len(top), len(hits)) if (hits[i].chunk.issue_date, hits[i].chunk.section_id) in sections]
@@ -121,7 +123,8 @@ def candidate_units(hits: list[Hit], snap: Snapshot, which: list[int] | None = N
                 group += 1
             in_list = is_lead_in(text) or (is_list_item(text) and in_list)
             lead = text if is_lead_in(text) else lead if in_list else ""
-            units.append(Unit(hi, start + j, text, group, lead if is_list_item(text) else ""))
+            units.append(Unit(hi, start + j, text, group, lead if is_list_item(text) else "",
+                              opens_part=j == 0 and h.chunk.id.endswith("/0")))
     return units
 
 
@@ -152,14 +155,13 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
             s += w.evidence if line and line.match(u.text) else -w.evidence
         elif h.part_kind == EXHIBIT and not _about_chart(query.question, asks.slot, u.text):
             s -= 10.0  # a chart's title or note says what the chart shows: it answers only questions about the chart
-        elif h.part_kind == EXHIBIT and asks.slot is Slot.TITLE and _CHART_TITLE.match(u.text):
+        elif h.part_kind == EXHIBIT and asks.slot is Slot.TITLE and u.opens_part:
             s += w.evidence  # "what is the chart called": its title line
         elif h.part_kind == COMMENT and query.part == COMMENT:
             s += w.evidence / 2
         u.score = s
 
 
-_CHART_TITLE = re.compile(r"^(?:exhibit|chart|figure)\s*\d*\s*[:.]", re.I)
 _CHART = re.compile(r"\b(exhibits?|charts?|figures?|graphs?|tables?|data|shows?|source)\b", re.I)
 
 
