@@ -69,7 +69,10 @@ class Asked:
 # manufacturer"), but not a verb: "what should european firms watch" asks for no company.
 _FILL = r"(?:(?!(?:should|do|does|did|can|could|will|would|are|is|was|were|have|has|had|must|might|may|the|kinds?|types?|sorts?)\b)[\w'-]+ ){0,3}"
 _WHICH = rf"(?:^|,\s*)(?:\w+ )?(?:which|what) {_FILL}"
-_MONEY_NOUN = r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budget|funding|subsid(?:y|ies)|profits?|revenues?|turnover|tariffs?|worth|valuation|(?<!foreign )investment)"
+# A money word naming a thing of its own ("the subsidy scheme", "the tariff regime") asks for no amount.
+_MONEY_NOUN = (r"(?:price|cost|costs|fines?|penalt(?:y|ies)|budget|funding|subsid(?:y|ies)|profits?|revenues?|turnover|"
+               r"tariffs?|worth|valuation|(?<!foreign )investment)"
+               r"(?! (?:schemes?|programs?|programmes?|polic(?:y|ies)|plans?|regimes?|rules|systems?|catalogues?|lists?)\b)")
 _AUX = r"(?:is|are|was|were|will|would|do|does|did|has|have|had|can|could|should)"
 # "Who issued / put out / is behind" a document: its issuing bodies (the search also reads its title block).
 WHO_ISSUED = (r"\bwho (?:\w+ )?(?:issued|issues|released|publish(?:ed|es)|put out|puts out|came out with|brought out|"

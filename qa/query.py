@@ -132,6 +132,9 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
         notes.append(f"Read as a follow-up to: “{prior}”")
 
     windows, spans = _windows(q, today)
+    if text != q and not windows:
+        # "starting when?" after "... in March 2026?": the earlier question's period still holds.
+        windows = _windows(text[len(q):].strip(), today)[0]
     latest = bool(_LATEST.search(q))
     f = filters or Filters()
     eligible = [d for d in dates or () if (not f.issues or d in f.issues) and (not f.date_from or d >= f.date_from)

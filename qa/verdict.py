@@ -81,13 +81,23 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     evidence = has_evidence(asks, evidence_text(unit.text, c))
     if evidence is False:
         missing.append(_WHAT.get(asks.slot, "that"))
-    elif asks.focus and not any(supported(f, tokens) for f in asks.focus):
+    elif asks.focus and not any(supported(f, tokens) for f in asks.focus) and not _priced(asks, unit.text):
         missing.append(f"the {asks.focus_phrase}")
     elif asks.counted and not _counts(asks.counted, evidence_text(unit.text, c), snap):
         missing.append(f"the number of {' '.join(asks.counted)}")
     if asks.slot is Slot.TITLE and asks.chinese_title and not _CJK.search(unit.text):
         missing.append("a Chinese title")
     return missing
+
+
+# A price is stated as what something went "for": "is purchasing Biotheus for USD 800 million".
+_FOR_AMOUNT = re.compile(r"\bfor (?:about |around |roughly |some |up to |nearly )?(?:USD|CNY|EUR|RMB|US\$|\$|€|¥)\s?\d", re.I)
+_PRICE = frozenset(tokenize("price cost pay paid"))
+
+
+def _priced(asks, text: str) -> bool:
+    """The quote gives the price asked for ("how much did it cost / pay") as what a deal went for."""
+    return asks.slot is Slot.MONEY and any(f in _PRICE for f in asks.focus) and bool(_FOR_AMOUNT.search(text))
 
 
 def evidence_text(unit: str, chunk) -> str:

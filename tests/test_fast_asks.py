@@ -190,3 +190,13 @@ def test_questions_about_a_chart_and_terse_ones_about_issuers():
     assert read_question("What was the chart in the June 2026 hydrogen truck piece called?").slot is Slot.TITLE
     assert read_question("mara drone draft issuers").slot is Slot.BODY
 
+
+def test_a_price_is_what_a_deal_went_for_and_a_subsidy_scheme_is_no_amount():
+    from qa.verdict import _priced
+    asked = read_question("and how much did that cost them?")
+    assert asked.slot is Slot.MONEY
+    assert _priced(asked, "BioNTech is purchasing the Chinese company Biotheus for USD 800 million.")
+    assert not _priced(asked, "BioNTech's revenue reached USD 800 million.")
+    assert read_question("What could undermine the Jiangsu biotech subsidy scheme?").slot is not Slot.MONEY
+    assert read_question("What was the subsidy per vehicle?").slot is Slot.MONEY
+

@@ -157,3 +157,7 @@ def test_follow_up_reads_the_earlier_question(tiny):
     # Too few words to be about anything on their own: a follow-up, though no "it" says so.
     assert interpret("starting when?", history, today=dt.date(2026, 11, 25)).text.endswith("targets for 2027?")
     assert interpret("Which body issued the drone rules?", history, today=dt.date(2026, 11, 25)).notes == ()
+    # The earlier question's period holds for a follow-up that names none.
+    march = [{"role": "user", "content": "What did the environment ministry propose in March 2026?"}]
+    assert [(w.first, w.last) for w in interpret("starting when?", march, today=dt.date(2026, 11, 25)).windows] == \
+        [("2026-03-01", "2026-03-31")]
