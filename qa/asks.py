@@ -320,8 +320,9 @@ _EVIDENCE = {
                             # a news item ends with its outlet: "(SCMP)", "(South China Morning Post)"
                             r"\((?-i:[A-Z][\w&.'’-]*)(?: [\w&.'’-]+){0,5}\)\s*$", re.I),
 }
+# A deadline is a day ("until October 20, 2026") or a span ("within 24 hours"); "by 2027" is a target year.
 _DEADLINE = re.compile(rf"\b(?:until|by|before|no later than|deadline|due|through)\b[^.;]{{0,30}}?"
-                       rf"(?:\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b|\b(?:19|20)\d\d\b)|"
+                       rf"(?:\b{MONTH_RE}\.?\s+\d|\b\d{{1,2}}\s+{MONTH_RE}\b)|"
                        rf"\bwithin\s+(?:{_NUMBER})\s+(?:working\s+|calendar\s+)?(?:hours?|days?|weeks?|months?)\b", re.I)
 _BODY_WORD = re.compile(r"\b(?:Ministry|Ministries|Commission|Administration|Council|Bureau|Office|Agency|Department|"
                         r"Committee|Bank|Academy|Government|Congress|Court|Procuratorate)\b")
@@ -399,7 +400,9 @@ _NAME_FORMS = [frozenset(g.split("|")) for g in (
 def name_forms(name: str) -> tuple[str, ...]:
     """`name` and the other forms the issues may give it in ("US": "Washington", "American", ...)."""
     group = next((g for g in _NAME_FORMS if name.lower() in g), None)
-    return (name, *sorted(group - {name.lower()})) if group else (name,)
+    if group:
+        return (name, *sorted(group - {name.lower()}))
+    return (name, f"{name}s") if name.isupper() and name.isalpha() else (name,)  # "SME" is said as "SMEs"
 
 
 def has_evidence(asks: Asked, text: str) -> bool | None:

@@ -81,7 +81,8 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     evidence = has_evidence(asks, evidence_text(unit.text, c))
     if evidence is False:
         missing.append(_WHAT.get(asks.slot, "that"))
-    elif asks.focus and not any(supported(f, tokens) for f in asks.focus) and not _priced(asks, unit.text):
+    elif asks.focus and not (asks.deadline and evidence) and not any(supported(f, tokens) for f in asks.focus) \
+            and not _priced(asks, unit.text):
         missing.append(f"the {asks.focus_phrase}")
     elif asks.counted and not _counts(asks.counted, evidence_text(unit.text, c), snap):
         missing.append(f"the number of {' '.join(asks.counted)}")

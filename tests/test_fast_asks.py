@@ -200,3 +200,11 @@ def test_a_price_is_what_a_deal_went_for_and_a_subsidy_scheme_is_no_amount():
     assert read_question("What could undermine the Jiangsu biotech subsidy scheme?").slot is not Slot.MONEY
     assert read_question("What was the subsidy per vehicle?").slot is Slot.MONEY
 
+
+def test_a_deadline_is_a_day_or_a_span_not_a_target_year():
+    asked = read_question("What's the deadline for feedback on the low-altitude equipment draft?")
+    assert has_evidence(asked, "The plan is open for public comment until October 20, 2026.")
+    assert not has_evidence(asked, "By 2027, build 15 to 20 pilot projects")
+    from qa.asks import name_forms
+    assert "SMEs" in name_forms("SME")  # an acronym is said in the plural too
+
