@@ -109,7 +109,8 @@ class Lexicon:
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
 
     def spelled(self, stem: str) -> str:
-        """The archive's spelling of a word it does not know ("shenzen" -> "shenzhen"), else the word.
+        """The archive's spelling of a word it does not know ("shenzen" -> "shenzhen", "rehab" ->
+        "rehabilit"), else the word.
 
         Only words of five letters or more, and only a close match (difflib ratio 0.85: one letter
         wrong, missing or extra in a word of seven or more): short words and names differ too often."""
@@ -120,7 +121,9 @@ class Lexicon:
                 self._spelled.clear()
             near = [w for w in self.df if w[:1] == stem[:1] and abs(len(w) - len(stem)) <= 2]
             close = difflib.get_close_matches(stem, near, n=1, cutoff=0.85)
-            self._spelled[stem] = close[0] if close else stem
+            # Else a word cut short ("rehab", "petrochem"): the archive's most frequent word it begins.
+            longer = [w for w in self.df if w.startswith(stem)]
+            self._spelled[stem] = close[0] if close else max(longer, key=self.df.get) if longer else stem
         return self._spelled[stem]
 
     @property

@@ -161,3 +161,12 @@ def test_follow_up_reads_the_earlier_question(tiny):
     march = [{"role": "user", "content": "What did the environment ministry propose in March 2026?"}]
     assert [(w.first, w.last) for w in interpret("starting when?", march, today=dt.date(2026, 11, 25)).windows] == \
         [("2026-03-01", "2026-03-31")]
+
+
+def test_a_misspelt_or_cut_short_word_is_read_as_the_archive_writes_it():
+    from qa.lexical import Lexicon, tokenize
+    lex = Lexicon.build(["Rehabilitation equipment makers in Shenzhen", "Petrochemical plants and rehabilitation centres"])
+    assert lex.spelled(tokenize("shenzen")[0]) == tokenize("Shenzhen")[0]        # one letter missing
+    assert lex.spelled(tokenize("rehab")[0]) == tokenize("rehabilitation")[0]    # cut short
+    assert lex.spelled(tokenize("quokka")[0]) == tokenize("quokka")[0]           # unknown stays unknown
+
