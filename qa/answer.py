@@ -150,7 +150,9 @@ def score_units(units: list[Unit], result: SearchResult, snap: Snapshot, setting
             s += w.evidence
         s += w.detail * sum(d in u.text for d in asks.years + asks.figures)
         if h.part_kind == DOCUMENT:
-            line = None if asks.deadline else _DOC_LINE.get(asks.slot)
+            # "Was it issued by MIIT alone?" is settled by the issuer line, as "who issued it" is.
+            slot = Slot.BODY if asks.slot is Slot.YESNO and query.part == DOCUMENT else asks.slot
+            line = None if asks.deadline else _DOC_LINE.get(slot)
             # The title block names every policy's issuer and date; it answers only the question that asks for those.
             s += w.evidence if line and line.match(u.text) else -w.evidence
         elif h.part_kind == EXHIBIT and not _about_chart(query.question, asks.slot, u.text):
