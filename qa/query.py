@@ -124,7 +124,7 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
                             "Ask about one thing at a time.")
     today = today or dt.date.today()
     notes: list[str] = []
-    text = q
+    text, prior = q, ""
     previous = [m.get("content", "") for m in (history or []) if m.get("role") == "user" and m.get("content")]
     if previous and _is_follow_up(q):
         prior = " ".join(str(previous[-1]).split())[:max_chars]
@@ -132,9 +132,9 @@ def interpret(question: str, history: list[dict] | None = None, filters: Filters
         notes.append(f"Read as a follow-up to: “{prior}”")
 
     windows, spans = _windows(q, today)
-    if text != q and not windows:
+    if prior and not windows:
         # "starting when?" after "... in March 2026?": the earlier question's period still holds.
-        windows = _windows(text[len(q):].strip(), today)[0]
+        windows = _windows(prior, today)[0]
     latest = bool(_LATEST.search(q))
     f = filters or Filters()
     eligible = [d for d in dates or () if (not f.issues or d in f.issues) and (not f.date_from or d >= f.date_from)

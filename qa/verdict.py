@@ -58,7 +58,7 @@ def judge(query, chosen, hits: list[Hit], snap: Snapshot, settings: Settings) ->
     unit, missing = next(((u, m) for u, m in verdicts if not m), verdicts[0])
     confidence = max(0.0, min(1.0, unit.sim)) * (0.5 if missing else 1.0)
     return Verdict(Outcome.NEAR_MISS if missing else Outcome.ANSWERED, tuple(dict.fromkeys(missing)), round(confidence, 3),
-                   caveats=_caveats(query.asks, unit, hits[unit.hit]))
+                   caveats=_caveats(query.asks, unit, hits[unit.hit], snap))
 
 
 def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str]:
@@ -68,14 +68,15 @@ def _check(asks, unit, hit: Hit, snap: Snapshot, settings: Settings) -> list[str
     for an article the policy's title block; not the issue's date, which says when MERICS wrote,
     not what year a figure is for."""
     c = hit.chunk
-    where = f"{c.section_heading} {c.part_label} {unit.lead} {_title_block(hit, snap)}"
+    where = _where(unit, hit, snap)
     said = f"{unit.text} {where}"
     tokens = snap.unit_tokens(unit.index) | token_set(where)
-    # "Is it true that ... by 2027?" answered by the 2030 target is a "no", not a near miss
-    # (`caveats` says which of the question's details the quote does not state).
-    stated = asks.slot is not Slot.YESNO
-    missing = [f"anything for {y}" for y in asks.years if stated and y not in f"{unit.text} {unit.lead} {c.part_label}"]
-    missing += [f"the figure {f}" for f in asks.figures if stated and f not in said]
+    missing = []
+    # "Is it true that ... by 2027?" answered by the 2030 target is a "no", not a near miss:
+    # `_caveats` says which of the question's details the quote does not state.
+    if asks.slot is not Slot.YESNO:
+        years, figures = _unstated(asks, unit, hit, said)
+        missing += [f"anything for {y}" for y in years] + [f"the figure {f}" for f in figures]
     _, absent = _names(asks.names, said, snap, settings)
     missing += [f"anything on {n}" for n in absent]
     evidence = has_evidence(asks, evidence_text(unit.text, c))
@@ -109,12 +110,25 @@ def evidence_text(unit: str, chunk) -> str:
     return " ".join([unit, *chunk.text.split("\n")[:2]])
 
 
-def _caveats(asks, unit, hit: Hit) -> tuple[str, ...]:
+def _where(unit, hit: Hit, snap: Snapshot) -> str:
+    """Where a unit stands: its article's heading and part, its list's lead-in, the policy's title block."""
+    c = hit.chunk
+    return f"{c.section_heading} {c.part_label} {unit.lead} {_title_block(hit, snap)}"
+
+
+def _unstated(asks, unit, hit: Hit, said: str) -> tuple[list[str], list[str]]:
+    """The question's years the unit does not state (in itself, its lead-in or part label: a title
+    block's date is not the year a figure is for) and its figures not stated where the unit stands."""
+    own = f"{unit.text} {unit.lead} {hit.chunk.part_label}"
+    return [y for y in asks.years if y not in own], [f for f in asks.figures if f not in said]
+
+
+def _caveats(asks, unit, hit: Hit, snap: Snapshot) -> tuple[str, ...]:
     if asks.slot is not Slot.YESNO:
         return ()
-    where = f"{unit.text} {unit.lead} {hit.chunk.part_label}"
-    absent = [d for d in (*asks.years, *asks.figures) if d not in where]
-    return (f"The quoted passage does not state {_join(tuple(absent))}: compare what it gives with the question.",) if absent else ()
+    years, figures = _unstated(asks, unit, hit, f"{unit.text} {_where(unit, hit, snap)}")
+    absent = tuple(years + figures)
+    return (f"The quoted passage does not state {_join(absent)}: compare what it gives with the question.",) if absent else ()
 
 
 def _title_block(hit: Hit, snap: Snapshot) -> str:
@@ -173,8 +187,9 @@ def _names(names: tuple[str, ...], scope: str, snap: Snapshot, settings: Setting
     here = token_set(scope)
     unknown, absent = [], []
     for name in names:
-        forms = [[lex.spelled(t) for t in tokenize(f)] for f in name_forms(name)]
-        if not forms[0] or any(abbreviated(f, scope) for f in name_forms(name)):
+        spellings = name_forms(name)
+        forms = [[lex.spelled(t) for t in tokenize(f)] for f in spellings]
+        if not forms[0] or any(abbreviated(f, scope) for f in spellings):
             continue
         if not any(stems and all(t in lex.df for t in stems) for stems in forms[1:]) and \
                 not any(t in lex.df for t in forms[0]):

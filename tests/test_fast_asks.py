@@ -181,9 +181,12 @@ def test_a_yes_no_question_with_another_year_is_answered_with_a_caveat():
     from qa.verdict import _caveats
     asked = read_question("Is it true that China wants 6G services in ten cities already by 2027?")
     unit = NS(text="- Launch pre-commercial 6G services in at least ten cities", lead="Targets for 2030 include:")
-    hit = NS(chunk=NS(part_label="At a glance"))
-    assert _caveats(asked, unit, hit) == ("The quoted passage does not state 2027: compare what it gives with the question.",)
-    assert _caveats(read_question("What are the 6G targets for 2027?"), unit, hit) == ()  # a near miss, judged elsewhere
+    hit = NS(chunk=NS(part_label="At a glance", section_heading="2. China draws up a 6G roadmap", part_kind="at_a_glance",
+                      issue_date="2026-04-01"))
+    snap = NS(issues={})  # no title block to read
+    assert _caveats(asked, unit, hit, snap) == \
+        ("The quoted passage does not state 2027: compare what it gives with the question.",)
+    assert _caveats(read_question("What are the 6G targets for 2027?"), unit, hit, snap) == ()  # a near miss, judged elsewhere
 
 
 def test_questions_about_a_chart_and_terse_ones_about_issuers():
